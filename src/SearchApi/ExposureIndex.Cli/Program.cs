@@ -1,2 +1,3 @@
-// Placeholder entry point; the command tree is being built (issue 2).
-return 0;
+using ExposureIndex.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,14 @@
+using System.Globalization;
+using ExposureIndex.Bench;
+
+// Benchmarks for ExposureIndex. Usage: exposure-bench <name> [args]
+var name = args.Length > 0 ? args[0] : "help";
+switch (name)
+{
+    case "store-spike":
+        StoreEngineSpike.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000, args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "exposure-spike"));
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: ExposureIndex.Bench store-spike [N] [dir]");
+        return 2;
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace ExposureIndex.Crawler.Engine;
+
+/// <summary>The crawler's log events; ids 2100-2199 are stable.</summary>
+internal static partial class CrawlerLog
+{
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Crawl {ScanId} starting: {Targets} addresses x {Ports} TCP ports = {Planned} attempts, concurrency {Concurrency}, sink {Sink}")]
+    public static partial void Starting(ILogger logger, string scanId, ulong targets, int ports, ulong planned, int concurrency, string sink);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "{Refusal}")]
+    public static partial void Refused(ILogger logger, string refusal);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "{Count} more refusals not listed; {Addresses} addresses refused in all")]
+    public static partial void RefusalsOmitted(ILogger logger, int count, ulong addresses);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "UDP ports {Ports} are not probed in this version: {Pairs} ip:port pairs marked not probed")]
+    public static partial void UdpNotProbed(ILogger logger, string ports, ulong pairs);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Crawl {ScanId} {State}: {Attempted} attempted, {Open} open, {Written} records written, {Acknowledged} acknowledged, {Rejected} rejected, in {Elapsed}")]
+    public static partial void Finished(ILogger logger, string scanId, string state, long attempted, long open, long written, long acknowledged, long rejected, TimeSpan elapsed);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Information, Message = "Cancellation requested: draining {InFlight} in-flight grabs, then completing the sink")]
+    public static partial void Draining(ILogger logger, long inFlight);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Local socket error while connecting to {Target}: {Error}")]
+    public static partial void LocalSocketError(ILogger logger, string target, string error);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Error, Message = "Sink {Sink} failed; stopping the crawl")]
+    public static partial void SinkFailed(ILogger logger, Exception exception, string sink);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning, Message = "Record rejected by the receiver: {Rejection}")]
+    public static partial void RecordRejected(ILogger logger, string rejection);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Error, Message = "Unexpected error grabbing {Target}")]
+    public static partial void GrabFailed(ILogger logger, Exception exception, string target);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Debug, Message = "{Target}: {Outcome} {Error}")]
+    public static partial void Grabbed(ILogger logger, string target, string outcome, string? error);
+}

@@ -1,0 +1,88 @@
+namespace ExposureIndex.Crawler.Options;
+
+/// <summary>
+/// Everything one crawl needs, immutable. Defaults suit the internet; tests use small timeouts and concurrency.
+/// Check with <see cref="CrawlOptionsValidator.Validate"/>, which reports every error at once.
+/// </summary>
+public sealed record CrawlOptions
+{
+    /// <summary>Ports scanned when none are given: common talk-first and cleartext HTTP services.</summary>
+    public const string DefaultPorts = "21-23,25,80,110,143,587,8000,8080,8888";
+
+    /// <summary>Cleartext HTTP ports that get a GET when the server stays silent (nmap's GetRequest ports, minus TLS).</summary>
+    public const string DefaultHttpPorts = "80,81,591,3000,5000,8000-8099,8888,9000";
+
+    public const string DefaultUserAgent = "ExposureIndex-Crawler/0.1";
+
+    /// <summary>
+    /// Targets: IPv4/IPv6 addresses, CIDR blocks, ranges (<c>10.0.0.1-10.0.0.9</c>, <c>10.0.0.1-9</c>) and
+    /// <c>@file</c> (one per line, # comments). Several may share one string, separated by commas or blanks.
+    /// </summary>
+    public IReadOnlyList<string> Targets { get; init; } = [];
+
+    /// <summary>nmap <c>-p</c> syntax: <c>22,80,8000-8100</c>, <c>T:22,80,U:53,161</c>, <c>-1024</c>, <c>-</c>.</summary>
+    public string Ports { get; init; } = DefaultPorts;
+
+    /// <summary>Unlocks 127.0.0.0/8 and ::1 (nothing else).</summary>
+    public bool AllowLoopback { get; init; }
+
+    /// <summary>Unlocks RFC 1918, CGNAT 100.64.0.0/10, link-local and unique-local (nothing else).</summary>
+    public bool AllowPrivate { get; init; }
+
+    /// <summary>Connections in flight at once.</summary>
+    public int Concurrency { get; init; } = 512;
+
+    /// <summary>Longest wait for the TCP handshake.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a server may stay silent after connect before an HTTP port gets a GET.</summary>
+    public TimeSpan BannerWait { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest wait for any later read (the answer to a probe, the rest of a banner).</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Total time one ip:port may take, connect included.</summary>
+    public TimeSpan TargetDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes kept of one banner or response; reading stops there.</summary>
+    public int MaxBannerBytes { get; init; } = 64 * 1024;
+
+    /// <summary>TCP ports (nmap syntax) that are probed with <c>GET / HTTP/1.1</c> when silent.</summary>
+    public string HttpPorts { get; init; } = DefaultHttpPorts;
+
+    /// <summary>Product token of the User-Agent; the contact URL is appended as <c>(+URL)</c>.</summary>
+    public string UserAgent { get; init; } = DefaultUserAgent;
+
+    /// <summary>Where people whose hosts we scan can read about the scan and opt out. Operators should set their own.</summary>
+    public Uri ContactUrl { get; init; } = new("https://github.com/exposureindex/exposureindex");
+
+    /// <summary>NDJSON output file (Shodan banner format); <c>-</c> is standard output. Exactly one of this and <see cref="IndexerUrl"/>.</summary>
+    public string? OutputPath { get; init; }
+
+    /// <summary>The Indexer's gRPC endpoint (h2c), e.g. <c>http://127.0.0.1:7101</c>.</summary>
+    public Uri? IndexerUrl { get; init; }
+
+    /// <summary>Identifies this run in every record; generated when null.</summary>
+    public string? ScanId { get; init; }
+
+    /// <summary>Who observed it (record.scanner); <c>exposure-crawler/&lt;hostname&gt;</c> when null.</summary>
+    public string? Scanner { get; init; }
+
+    /// <summary>Producer name sent with each PublishBatch; <c>crawler/&lt;hostname&gt;</c> when null.</summary>
+    public string? Producer { get; init; }
+
+    /// <summary>Records per batch handed to the sink.</summary>
+    public int BatchSize { get; init; } = 256;
+
+    /// <summary>A partial batch is handed over after this long, so slow crawls still publish steadily.</summary>
+    public TimeSpan BatchInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Batches sent to the Indexer but not yet acknowledged, at most.</summary>
+    public int MaxInFlightBatches { get; init; } = 8;
+
+    /// <summary>Longest wait for the sink to make everything durable at the end (acks, fsync).</summary>
+    public TimeSpan SinkCompleteTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often progress is reported.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using ExposureIndex.Contracts.V1;
+using Google.Protobuf;
+
+namespace ExposureIndex.Indexer.Ingest;
+
+/// <summary>Limits on what one record may carry. Oversized fields are rejected, never truncated silently.</summary>
+public sealed record RecordLimits
+{
+    public int MaxDataBytes { get; init; } = 512 * 1024;
+
+    public int MaxRecordBytes { get; init; } = 4 * 1024 * 1024;
+
+    public int MaxShortField { get; init; } = 1024;
+
+    public int MaxListItems { get; init; } = 256;
+
+    public int MaxHostnameLength { get; init; } = 253;
+
+    /// <summary>How far in the future a timestamp may be (clock skew between crawler and indexer).</summary>
+    public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromDays(1);
+}
+
+/// <summary>
+/// Checks one record and says precisely what is wrong with it. A bad record is rejected on its own with a
+/// reason in the acknowledgement; it never fails the batch or the stream. Valid records are canonicalized
+/// (IP text form) in place.
+/// </summary>
+public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
+{
+    private static readonly DateTime Earliest = new(1990, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+    public RecordValidator()
+        : this(new RecordLimits(), TimeProvider.System)
+    {
+    }
+
+    public RecordLimits Limits { get; } = limits;
+
+    /// <summary>Returns null when the record is valid (and canonicalizes it), else the rejection.</summary>
+    public Rejection? Validate(ServiceRecord record, uint index)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Rejection Reject(RejectionCode code, string field, string reason) => new() { Index = index, Code = code, Field = field, Reason = reason };
+
+        var size = record.CalculateSize();
+        if (size > Limits.MaxRecordBytes)
+        {
+            return Reject(RejectionCode.RecordTooLarge, "record", $"record is {size} bytes; the limit is {Limits.MaxRecordBytes}");
+        }
+
+        if (string.IsNullOrEmpty(record.Ip))
+        {
+            return Reject(RejectionCode.InvalidIp, "ip", "ip is empty");
+        }
+
+        if (record.Ip.Length > 64 || !IPAddress.TryParse(record.Ip, out var address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || !IsPlainAddressText(record.Ip))
+        {
+            return Reject(RejectionCode.InvalidIp, "ip", $"ip '{Printable(record.Ip)}' is not an IPv4 or IPv6 address");
+        }
+
+        if (record.Port is 0 or > 65535)
+        {
+            return Reject(RejectionCode.InvalidPort, "port", $"port {record.Port} is outside 1-65535");
+        }
+
+        if (record.Transport is not (Transport.Tcp or Transport.Udp))
+        {
+            return Reject(RejectionCode.InvalidTransport, "transport", $"transport {(int)record.Transport} is not tcp (1) or udp (2)");
+        }
+
+        if (record.Timestamp is null)
+        {
+            return Reject(RejectionCode.MissingTimestamp, "timestamp", "timestamp is missing");
+        }
+
+        if (record.Timestamp.Nanos is < 0 or > 999_999_999)
+        {
+            return Reject(RejectionCode.InvalidField, "timestamp", $"timestamp nanos {record.Timestamp.Nanos} are out of range");
+        }
+
+        var when = record.Timestamp.Seconds is < -62135596800 or > 253402300799 ? DateTime.MinValue : record.Timestamp.ToDateTime();
+        if (when < Earliest || when > time.GetUtcNow().UtcDateTime + Limits.MaxFutureSkew)
+        {
+            return Reject(RejectionCode.InvalidField, "timestamp", $"timestamp {record.Timestamp} is not between 1990 and now (+{Limits.MaxFutureSkew.TotalHours:F0}h)");
+        }
+
+        if (record.Data.Length > Limits.MaxDataBytes)
+        {
+            return Reject(RejectionCode.FieldTooLarge, "data", $"data is {record.Data.Length} bytes; the limit is {Limits.MaxDataBytes}");
+        }
+
+        foreach (var (name, value) in ShortFields(record))
+        {
+            if (value.Length > Limits.MaxShortField)
+            {
+                return Reject(RejectionCode.FieldTooLarge, name, $"{name} is {value.Length} characters; the limit is {Limits.MaxShortField}");
+            }
+        }
+
+        foreach (var (name, list, itemLimit) in Lists(record))
+        {
+            if (list.Count > Limits.MaxListItems)
+            {
+                return Reject(RejectionCode.FieldTooLarge, name, $"{name} has {list.Count} entries; the limit is {Limits.MaxListItems}");
+            }
+
+            for (var i = 0; i < list.Count; i++)
+            {
+                if (list[i].Length > itemLimit)
+                {
+                    return Reject(RejectionCode.FieldTooLarge, $"{name}[{i}]", $"{name}[{i}] is {list[i].Length} characters; the limit is {itemLimit}");
+                }
+            }
+        }
+
+        for (var i = 0; i < record.Cpe23.Count; i++)
+        {
+            if (!record.Cpe23[i].StartsWith("cpe:2.3:", StringComparison.Ordinal))
+            {
+                return Reject(RejectionCode.InvalidField, $"cpe23[{i}]", $"cpe23[{i}] '{Printable(record.Cpe23[i])}' is not a CPE 2.3 formatted string (cpe:2.3:...)");
+            }
+        }
+
+        // Canonical text form, so that "::ffff:1.2.3.4" and "1.2.3.4" are one host.
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
+        {
+            address.ScopeId = 0;
+        }
+
+        record.Ip = address.ToString();
+        return null;
+    }
+
+    private static bool IsPlainAddressText(string text)
+    {
+        // IPAddress.TryParse accepts "1", "1.2" and "010.1.1.1" (inet_aton forms); records must spell addresses out.
+        if (text.Contains(':', StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        var parts = text.Split('.');
+        return parts.Length == 4 && parts.All(p => p.Length is > 0 and <= 3 && p.All(char.IsAsciiDigit) && (p.Length == 1 || p[0] != '0')
+            && int.Parse(p, CultureInfo.InvariantCulture) <= 255);
+    }
+
+    private static string Printable(string text)
+    {
+        var cut = text.Length > 80 ? text[..80] + "..." : text;
+        return string.Concat(cut.Select(c => char.IsControl(c) ? '?' : c));
+    }
+
+    private IEnumerable<(string Name, string Value)> ShortFields(ServiceRecord r)
+    {
+        yield return ("product", r.Product);
+        yield return ("version", r.Version);
+        yield return ("module", r.Module);
+        yield return ("info", r.Info);
+        yield return ("os", r.Os);
+        yield return ("device_type", r.DeviceType);
+        yield return ("error", r.Error);
+        yield return ("scanner", r.Scanner);
+        yield return ("scan_id", r.ScanId);
+        yield return ("asn", r.Asn);
+        yield return ("org", r.Org);
+        yield return ("isp", r.Isp);
+        if (r.Http is { } http)
+        {
+            yield return ("http.title", http.Title);
+            yield return ("http.server", http.Server);
+        }
+    }
+
+    private IEnumerable<(string Name, IReadOnlyList<string> List, int ItemLimit)> Lists(ServiceRecord r)
+    {
+        yield return ("hostnames", r.Hostnames, Limits.MaxHostnameLength);
+        yield return ("domains", r.Domains, Limits.MaxHostnameLength);
+        yield return ("tags", r.Tags, 128);
+        yield return ("cpe23", r.Cpe23, Limits.MaxShortField);
+    }
+}

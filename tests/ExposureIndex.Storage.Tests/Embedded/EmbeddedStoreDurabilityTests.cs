@@ -1,0 +1,135 @@
+using ExposureIndex.Query;
+using ExposureIndex.Storage.Embedded;
+using ExposureIndex.Storage.Tests.Conformance;
+
+namespace ExposureIndex.Storage.Tests.Embedded;
+
+public sealed class EmbeddedStoreDurabilityTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "exposure-durability-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Open_AfterDispose_ReplaysEverythingAcknowledged()
+    {
+        await using (var store = EmbeddedStore.Open(_directory))
+        {
+            await store.IngestAsync(ConformanceFixtures.All(), TestContext.Current.CancellationToken);
+            var newer = ConformanceFixtures.Record("1.1.1.1", 22, "SSH-2.0-OpenSSH_9.6p1\r\n", "OpenSSH", "9.6p1", at: ConformanceFixtures.T0.AddDays(1));
+            await store.IngestAsync([newer], TestContext.Current.CancellationToken);
+        }
+
+        await using var reopened = EmbeddedStore.Open(_directory);
+        var stats = await reopened.GetStatsAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(10, stats.Services);
+        Assert.Equal(11, stats.Observations);
+        Assert.Equal(11, stats.Changes);
+        Assert.Equal(1, await CountAsync(reopened, "version:9.6p1"));
+        Assert.Equal(0, await CountAsync(reopened, "version:9.2p1"));
+        Assert.Equal(2, await CountAsync(reopened, "nginx"));
+
+        // Idempotency survives a restart: the identity of every stored observation is known again.
+        var again = await reopened.IngestAsync(ConformanceFixtures.All(), TestContext.Current.CancellationToken);
+        Assert.All(again.Dispositions, d => Assert.Equal(IngestDisposition.Duplicate, d));
+    }
+
+    [Fact]
+    public async Task Open_TornTail_KeepsCommittedFramesAndDropsTheTail()
+    {
+        await using (var store = EmbeddedStore.Open(_directory))
+        {
+            await store.IngestAsync(ConformanceFixtures.All(), TestContext.Current.CancellationToken);
+        }
+
+        var segment = Directory.GetFiles(Path.Combine(_directory, "log"), "seg-*.log").Single();
+        var committed = new FileInfo(segment).Length;
+
+        // A crash mid-append leaves half a frame: a length that promises more bytes than follow.
+        await using (var stream = new FileStream(segment, FileMode.Append))
+        {
+            stream.Write([200, 1, 0, 0, 9, 9, 9, 9, 1, 2, 3]);
+        }
+
+        await using (var reopened = EmbeddedStore.Open(_directory))
+        {
+            Assert.Equal(10, (await reopened.GetStatsAsync(TestContext.Current.CancellationToken)).Services);
+            Assert.Equal(committed, new FileInfo(segment).Length);
+            var more = ConformanceFixtures.Record("5.5.5.5", 80, "HTTP/1.0 200 OK\r\n\r\n");
+            await reopened.IngestAsync([more], TestContext.Current.CancellationToken);
+        }
+
+        await using var third = EmbeddedStore.Open(_directory);
+        Assert.Equal(11, (await third.GetStatsAsync(TestContext.Current.CancellationToken)).Services);
+    }
+
+    [Fact]
+    public async Task Open_CorruptFrameBeforeTheTail_FailsNamingSegmentAndOffset()
+    {
+        await using (var store = EmbeddedStore.Open(_directory, segmentBytes: 4096))
+        {
+            foreach (var record in ConformanceFixtures.All())
+            {
+                await store.IngestAsync([record], TestContext.Current.CancellationToken);
+            }
+
+            var filler = Enumerable.Range(1, 40).Select(i => ConformanceFixtures.Record($"5.5.5.{i}", 80, new string('x', 200))).ToList();
+            await store.IngestAsync(filler, TestContext.Current.CancellationToken);
+        }
+
+        var segments = Directory.GetFiles(Path.Combine(_directory, "log"), "seg-*.log").Order().ToList();
+        Assert.True(segments.Count > 1);
+        var bytes = await File.ReadAllBytesAsync(segments[0], TestContext.Current.CancellationToken);
+        bytes[40] ^= 0xFF;
+        await File.WriteAllBytesAsync(segments[0], bytes, TestContext.Current.CancellationToken);
+
+        var error = Assert.Throws<StoreCorruptException>(() => EmbeddedStore.Open(_directory));
+        Assert.Contains("seg-000001.log", error.Message, StringComparison.Ordinal);
+        Assert.Contains("offset", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ingest_ConcurrentBatches_AllCommitAndCountOnce()
+    {
+        await using var store = EmbeddedStore.Open(_directory);
+        var tasks = Enumerable.Range(0, 16).Select(i =>
+        {
+            var batch = Enumerable.Range(0, 50).Select(j => ConformanceFixtures.Record($"6.6.{i}.{j + 1}", 443, $"batch {i} row {j}")).ToList();
+            return store.IngestAsync(batch, TestContext.Current.CancellationToken);
+        }).ToList();
+        await Task.WhenAll(tasks);
+        Assert.Equal(800, (await store.GetStatsAsync(TestContext.Current.CancellationToken)).Services);
+        Assert.Equal(800, await CountAsync(store, "port:443"));
+        Assert.Equal(50, await CountAsync(store, "net:6.6.3.0/24"));
+    }
+
+    [Fact]
+    public async Task Compaction_ManyUpdates_KeepsAnswersAndShrinksRows()
+    {
+        await using var store = EmbeddedStore.Open(_directory);
+        const int services = 40_000;
+        for (var round = 0; round < 3; round++)
+        {
+            var batch = Enumerable.Range(0, services)
+                .Select(i => ConformanceFixtures.Record($"7.{i / 65536}.{(i / 256) % 256}.{i % 256}", 80, $"round {round}", "nginx", $"1.{round}", at: ConformanceFixtures.T0.AddHours(round)))
+                .ToList();
+            await store.IngestAsync(batch, TestContext.Current.CancellationToken);
+        }
+
+        var stats = await store.GetStatsAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(services, stats.Services);
+        Assert.True(int.Parse(stats.Details["rows"], System.Globalization.CultureInfo.InvariantCulture) < 3 * services, "tombstoned rows should have been compacted away");
+        Assert.Equal(services, await CountAsync(store, "version:1.2"));
+        Assert.Equal(0, await CountAsync(store, "version:1.1"));
+        Assert.Equal(services, await CountAsync(store, "round 2"));
+    }
+
+    private static async Task<long> CountAsync(IExposureStore store, string query)
+        => (await store.SearchAsync(SearchRequest.CountOnly(QueryParser.Parse(query).Root), TestContext.Current.CancellationToken)).Total;
+}
