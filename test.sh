@@ -140,7 +140,11 @@ fi
 find_test_projects() {
     local proj value
     while IFS= read -r proj; do
-        value="$(dotnet msbuild "$proj" -nologo -getProperty:IsTestProject 2>/dev/null | tr -d '[:space:]' || true)"
+        if ! value="$(dotnet msbuild "$proj" -nologo -getProperty:IsTestProject 2>&1)"; then
+            extra_failure "build: cannot evaluate $proj: $(tail -n 1 <<<"$value")"
+            continue
+        fi
+        value="$(tr -d '[:space:]' <<<"$value")"
         if [[ "${value,,}" == "true" ]]; then printf '%s\n' "$proj"; fi
     done < <(find "$ROOT/tests" -name '*.csproj' -not -path '*/bin/*' -not -path '*/obj/*' | sort)
 }

@@ -9,20 +9,23 @@ namespace ExposureIndex.TestCommon;
 /// </summary>
 public static class Loopback
 {
-    // Each test process takes its own second octet so that parallel test assemblies never collide.
-    private static readonly int ProcessOctet = 16 + (Environment.ProcessId % 200);
+    // Each test process takes its own block of 1,000 addresses, chosen from its pid, so that test assemblies
+    // running side by side do not collide: 127.(16+pid%230).(4*((pid/230)%64) + n/250).(1 + n%250).
+    // Two processes share a block only if their pids differ by a multiple of 14,720.
+    private static readonly int SecondOctet = 16 + (Environment.ProcessId % 230);
+    private static readonly int ThirdOctetBase = 4 * ((Environment.ProcessId / 230) % 64);
     private static int _next;
 
-    /// <summary>A fresh 127.P.x.y address for this process (P is per-process). Never 127.0.0.1.</summary>
+    /// <summary>A fresh 127.x.y.z address for this process. Never 127.0.0.1.</summary>
     public static IPAddress NextAddress()
     {
-        var n = Interlocked.Increment(ref _next);
-        if (n > 250 * 250)
+        var n = Interlocked.Increment(ref _next) - 1;
+        if (n >= 1000)
         {
-            throw new InvalidOperationException("Ran out of per-process loopback addresses.");
+            throw new InvalidOperationException("Ran out of per-process loopback addresses (1,000).");
         }
 
-        return new IPAddress(new byte[] { 127, (byte)ProcessOctet, (byte)(n / 250), (byte)(1 + (n % 250)) });
+        return new IPAddress(new byte[] { 127, (byte)SecondOctet, (byte)(ThirdOctetBase + (n / 250)), (byte)(1 + (n % 250)) });
     }
 
     /// <summary>A TCP port that is free on <paramref name="address"/> right now (bind to :0 and release).</summary>

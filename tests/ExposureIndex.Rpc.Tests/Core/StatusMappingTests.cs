@@ -31,6 +31,7 @@ public sealed class StatusMappingTests
     [InlineData(0x8, StatusCode.Cancelled)]
     [InlineData(0xb, StatusCode.ResourceExhausted)]
     [InlineData(0xc, StatusCode.PermissionDenied)]
+    [InlineData(0xd, StatusCode.Unavailable)]
     public void FromHttp2ErrorCode_SpecTable_Maps(long errorCode, StatusCode expected)
     {
         Assert.Equal(expected, StatusMapping.FromHttp2ErrorCode(errorCode));

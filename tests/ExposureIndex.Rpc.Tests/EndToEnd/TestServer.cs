@@ -97,6 +97,18 @@ internal sealed class TestServer : IAsyncDisposable
             http.Response.ContentType = "application/grpc";
             await http.Response.Body.WriteAsync(new byte[] { 0, 0, 0, 0, 0 });
         });
+        app.MapPost("/broken.Proxy/UndefinedStatus", http =>
+        {
+            http.Response.ContentType = "application/grpc";
+            http.Response.Headers["grpc-status"] = "99";
+            return Task.CompletedTask;
+        });
+        app.MapPost("/broken.Proxy/GarbledStatus", http =>
+        {
+            http.Response.ContentType = "application/grpc";
+            http.Response.Headers["grpc-status"] = "zero";
+            return Task.CompletedTask;
+        });
         app.MapPost("/broken.Proxy/ResetCancel", async http =>
         {
             http.Response.ContentType = "application/grpc";

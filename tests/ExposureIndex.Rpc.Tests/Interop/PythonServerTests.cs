@@ -64,7 +64,12 @@ public sealed class PythonServerTests
     {
         await using var server = await PythonGrpc.StartServerAsync(Ct);
         using var channel = RpcChannel.ForAddress(server.Address);
-        using var call = channel.UnaryCall(EchoMethods.Hang, new EchoRequest { Text = "dotnet deadline" }, new CallOptions(Deadline: DateTime.UtcNow.AddMilliseconds(400)));
+        using (var warmUp = channel.UnaryCall(EchoMethods.Unary, new EchoRequest { Text = "warm-up" }))
+        {
+            await warmUp.ResponseAsync.WaitAsync(Bound, Ct);
+        }
+
+        using var call = channel.UnaryCall(EchoMethods.Hang, new EchoRequest { Text = "dotnet deadline" }, new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(1.5)));
 
         var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(Bound, Ct));
 

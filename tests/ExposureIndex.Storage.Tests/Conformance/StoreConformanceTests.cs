@@ -204,6 +204,21 @@ public abstract class StoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ingest_SameServiceSeveralTimesInOneBatch_KeepsNewestAndAllHistory()
+    {
+        var batch = new[] { 3, 1, 2 }
+            .Select(day => ConformanceFixtures.Record("5.6.7.8", 8443, $"day {day}", "thing", day.ToString(System.Globalization.CultureInfo.InvariantCulture), at: ConformanceFixtures.T0.AddDays(day)))
+            .ToList();
+        batch.Add(batch[0].Clone());
+        var result = await Store.IngestAsync(batch, TestContext.Current.CancellationToken);
+        Assert.Equal([IngestDisposition.New, IngestDisposition.History, IngestDisposition.History, IngestDisposition.Duplicate], result.Dispositions);
+        Assert.Equal(1, await Count("ip:5.6.7.8 version:3"));
+        var host = await Store.GetHostAsync(IPAddress.Parse("5.6.7.8"), history: true, TestContext.Current.CancellationToken);
+        Assert.Equal(["3", "2", "1"], host!.History.Select(h => h.Version));
+        Assert.Equal(ConformanceFixtures.T0.AddDays(1), Assert.Single(host.Services).FirstSeen.ToDateTime());
+    }
+
+    [Fact]
     public async Task Export_AllMatches_StreamsEveryService()
     {
         var exported = new List<StoredService>();

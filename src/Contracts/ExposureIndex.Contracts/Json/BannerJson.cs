@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Numerics;
 using System.Text.Json;
 using ExposureIndex.Contracts.V1;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 
 namespace ExposureIndex.Contracts.Json;
@@ -93,6 +94,8 @@ public static class BannerJson
         {
             WriteSsh(writer, record.Ssh);
         }
+
+        WriteProtocolSections(writer, record);
 
         if (record.Opts.Count > 0)
         {
@@ -400,6 +403,25 @@ public static class BannerJson
         }
 
         writer.WriteEndObject();
+    }
+
+    // Sections 43..99 (ftp, smtp, redis, mysql, dns, snmp ...) render generically under their proto field
+    // names, which are chosen to match Shodan's banner sections.
+    private static readonly JsonFormatter SectionFormatter = new(JsonFormatter.Settings.Default.WithPreserveProtoFieldNames(true));
+    private static readonly Google.Protobuf.Reflection.FieldDescriptor[] ProtocolSectionFields = ServiceRecord.Descriptor.Fields.InFieldNumberOrder()
+        .Where(f => f.FieldNumber is >= 43 and < 100 && f.FieldType == Google.Protobuf.Reflection.FieldType.Message)
+        .ToArray();
+
+    private static void WriteProtocolSections(Utf8JsonWriter writer, ServiceRecord record)
+    {
+        foreach (var field in ProtocolSectionFields)
+        {
+            if (field.Accessor.GetValue(record) is IMessage section)
+            {
+                writer.WritePropertyName(field.Name);
+                writer.WriteRawValue(SectionFormatter.Format(section), skipInputValidation: true);
+            }
+        }
     }
 
     private static string FormatAsn1Time(Timestamp? timestamp)

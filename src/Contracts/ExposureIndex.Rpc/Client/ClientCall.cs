@@ -30,6 +30,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
     private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
     private static readonly StreamPipeReaderOptions ResponseReaderOptions = new(bufferSize: 64 * 1024, minimumReadSize: 8 * 1024);
     private static readonly StreamPipeWriterOptions RequestWriterOptions = new(minimumBufferSize: 64 * 1024, leaveOpen: true);
+    private const string StartingTheCall = "starting the call";
 
     private readonly RpcChannel _channel;
     private readonly Method<TRequest, TResponse> _method;
@@ -50,6 +51,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
     private Status? _status;
     private Metadata? _trailers;
     private bool _disposing;
+    private DateTime _deadline = DateTime.MaxValue;
 
     public ClientCall(RpcChannel channel, Method<TRequest, TResponse> method, CallOptions options)
     {
@@ -242,7 +244,8 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
         TimeSpan? timeout = null;
         if (_options.Deadline is { } deadline && deadline != DateTime.MaxValue)
         {
-            var remaining = deadline.ToUniversalTime() - DateTime.UtcNow;
+            _deadline = deadline.ToUniversalTime();
+            var remaining = _deadline - DateTime.UtcNow;
             if (remaining <= TimeSpan.Zero)
             {
                 content.Dispose();
@@ -298,7 +301,7 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
         }
         catch (Exception ex)
         {
-            Finish(StatusFromException(ex, "starting the call"), null, abort: true);
+            Finish(StatusFromException(ex, StartingTheCall), null, abort: true);
             return null;
         }
 
@@ -498,6 +501,14 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
     /// <summary>Records the final status once; aborting resets the HTTP/2 stream.</summary>
     private bool Finish(Status status, Metadata? trailers, bool abort)
     {
+        // PROTOCOL-HTTP2 "Client Cancellation": a CANCELLED that we did not ask for, after our deadline,
+        // is the deadline (e.g. the server's RST_STREAM raced our timer); built locally, ignoring trailers.
+        if (status.StatusCode == StatusCode.Cancelled && !_disposing && !_options.CancellationToken.IsCancellationRequested && DateTime.UtcNow >= _deadline)
+        {
+            status = new Status(StatusCode.DeadlineExceeded, "Deadline exceeded.");
+            trailers = null;
+        }
+
         HttpResponseMessage? response;
         lock (_sync)
         {
@@ -581,14 +592,18 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
             return new Status(StatusMapping.FromHttp2ErrorCode(protocolError.ErrorCode), detail);
         }
 
+        // While starting, a peer that is not (or not yet) a working HTTP/2 server is a connection
+        // failure: "If a detectable connection failure occurs on the client all calls will be closed
+        // with an UNAVAILABLE status." Once the response has begun, a malformed one is INTERNAL.
+        var starting = ReferenceEquals(during, StartingTheCall);
         var code = httpError switch
         {
             HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
                 or HttpRequestError.ProxyTunnelError or HttpRequestError.VersionNegotiationError or HttpRequestError.ResponseEnded => StatusCode.Unavailable,
             HttpRequestError.UserAuthenticationError => StatusCode.Unauthenticated,
-            HttpRequestError.InvalidResponse or HttpRequestError.ConfigurationLimitExceeded
-                or HttpRequestError.ExtendedConnectNotSupported or HttpRequestError.HttpProtocolError => StatusCode.Internal,
-            // "Connection failure": anything else on the transport means the peer is unreachable.
+            HttpRequestError.ConfigurationLimitExceeded => StatusCode.Internal,
+            HttpRequestError.InvalidResponse or HttpRequestError.HttpProtocolError or HttpRequestError.ExtendedConnectNotSupported
+                => starting ? StatusCode.Unavailable : StatusCode.Internal,
             _ when FindInner<SocketException>(exception) is not null || exception is IOException or HttpRequestException => StatusCode.Unavailable,
             _ => StatusCode.Internal,
         };
@@ -637,9 +652,19 @@ internal sealed class ClientCall<TRequest, TResponse> : IClientCallState
         var detail = headers.NonValidated.TryGetValues(GrpcProtocol.MessageHeader, out var message)
             ? StatusMessageEncoding.Decode(message.ToString())
             : string.Empty;
-        status = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var code)
-            ? new Status((StatusCode)code, detail)
-            : new Status(StatusCode.Unknown, $"The response carried an invalid grpc-status '{text}' (message: {detail}).");
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var code))
+        {
+            status = new Status(StatusCode.Unknown, $"The response carried an invalid grpc-status '{text}' (message: {detail}).");
+        }
+        else if (!Enum.IsDefined((StatusCode)code))
+        {
+            status = new Status(StatusCode.Unknown, string.Create(CultureInfo.InvariantCulture, $"The response carried the undefined grpc-status {code} (message: {detail})."));
+        }
+        else
+        {
+            status = new Status((StatusCode)code, detail);
+        }
+
         return true;
     }
 

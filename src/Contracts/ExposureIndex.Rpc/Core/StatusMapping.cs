@@ -25,6 +25,10 @@ public static class StatusMapping
         0x8 => StatusCode.Cancelled,         // CANCEL
         0xb => StatusCode.ResourceExhausted, // ENHANCE_YOUR_CALM
         0xc => StatusCode.PermissionDenied,  // INADEQUATE_SECURITY
+        // HTTP_1_1_REQUIRED is not in the spec's table: the peer refuses HTTP/2 altogether (Kestrel's
+        // HTTP/1.1-only endpoints answer the h2c preface with it), so no gRPC server is reachable there,
+        // which PROTOCOL-HTTP2 "Connection failure" makes UNAVAILABLE.
+        0xd => StatusCode.Unavailable,
         _ => StatusCode.Internal,            // NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, ...
     };
 }

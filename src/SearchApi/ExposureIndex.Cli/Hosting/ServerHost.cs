@@ -1,5 +1,6 @@
 using System.Net;
 using ExposureIndex.Indexer;
+using ExposureIndex.Indexer.Enrichment;
 using ExposureIndex.SearchApi;
 using ExposureIndex.SearchApi.Endpoints;
 using ExposureIndex.Storage;
@@ -7,8 +8,6 @@ using ExposureIndex.Storage.Embedded;
 using ExposureIndex.Rpc.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,6 +44,8 @@ internal sealed class ServerHost : IAsyncDisposable
         try
         {
             var grpcPort = new PortHolder();
+            ListenOptions? httpListener = null;
+            ListenOptions? grpcListener = null;
             var builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             builder.Logging.AddSimpleConsole(o =>
@@ -58,11 +59,21 @@ internal sealed class ServerHost : IAsyncDisposable
             builder.WebHost.ConfigureKestrel(kestrel =>
             {
                 kestrel.AddServerHeader = false;
-                kestrel.Listen(options.Http, listen => listen.Protocols = HttpProtocols.Http1);
-                kestrel.ListenRpc(options.Grpc);
+                kestrel.Listen(options.Http, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    httpListener = listen;
+                });
+                kestrel.ListenRpc(options.Grpc, listen => grpcListener = listen);
             });
 
             builder.Services.AddSingleton(store);
+            var geoPaths = new[] { options.GeoIpDatabase, options.AsnDatabase }.OfType<string>().ToList();
+            if (geoPaths.Count > 0)
+            {
+                builder.Services.AddSingleton<IRecordEnricher>(sp => OpenGeoIp(geoPaths, sp.GetRequiredService<ILogger<GeoIpEnricher>>()));
+            }
+
             builder.Services.AddIndexer();
             builder.Services.AddSearchApi(new SearchApiOptions { ApiKeys = options.ApiKeys });
 
@@ -77,13 +88,10 @@ internal sealed class ServerHost : IAsyncDisposable
             app.MapSearchApi();
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-                .Select(a => new Uri(a.Replace("[::]", "[::1]", StringComparison.Ordinal)))
-                .ToList();
 
-            // Kestrel reports both listeners; the gRPC one is the endpoint we asked for (or the new port when 0 was given).
-            var grpcUri = Pick(addresses, options.Grpc, exclude: null);
-            var httpUri = Pick(addresses, options.Http, exclude: grpcUri);
+            // Kestrel writes the bound endpoint (the real port when 0 was asked for) back into each ListenOptions.
+            var grpcUri = UriOf(grpcListener!.IPEndPoint!);
+            var httpUri = UriOf(httpListener!.IPEndPoint!);
             grpcPort.Port = grpcUri.Port;
             return new ServerHost(app, store, httpUri, grpcUri);
         }
@@ -115,22 +123,31 @@ internal sealed class ServerHost : IAsyncDisposable
         _ => throw new CliException($"store {location}: the Elasticsearch backend is not available in this build; use --data DIR for the embedded store"),
     };
 
-    private static Uri Pick(List<Uri> addresses, IPEndPoint wanted, Uri? exclude)
+    private static GeoIpEnricher OpenGeoIp(IReadOnlyList<string> paths, ILogger<GeoIpEnricher> logger)
     {
-        foreach (var uri in addresses)
+        try
         {
-            if (exclude is not null && uri.Port == exclude.Port)
-            {
-                continue;
-            }
+            return GeoIpEnricher.Open(paths, logger);
+        }
+        catch (ExposureIndex.GeoIp.MmdbFormatException ex)
+        {
+            throw new CliException($"cannot use the GeoIP database: {ex.Message}");
+        }
+    }
 
-            if (wanted.Port == 0 || uri.Port == wanted.Port)
-            {
-                return uri;
-            }
+    private static Uri UriOf(IPEndPoint endpoint)
+    {
+        var address = endpoint.Address;
+        if (address.Equals(IPAddress.Any))
+        {
+            address = IPAddress.Loopback;
+        }
+        else if (address.Equals(IPAddress.IPv6Any))
+        {
+            address = IPAddress.IPv6Loopback;
         }
 
-        throw new InvalidOperationException($"Kestrel did not report a listener for {wanted}");
+        return new Uri($"http://{new IPEndPoint(address, endpoint.Port)}/");
     }
 
     private sealed class PortHolder

@@ -69,7 +69,9 @@ def unary_crash(channel):
 def deadline(channel):
     call = stub(channel, "Hang", "unary_unary")
     try:
-        call(pb.EchoRequest(text="python deadline"), timeout=0.3)
+        # Warm the connection first so the deadline measures the call (the handler must start in time).
+        stub(channel, "Unary", "unary_unary")(pb.EchoRequest(text="warm-up"), timeout=TIMEOUT)
+        call(pb.EchoRequest(text="python deadline"), timeout=1.5)
     except grpc.RpcError as error:
         return rpc_error(error)
     return {"code": 0}

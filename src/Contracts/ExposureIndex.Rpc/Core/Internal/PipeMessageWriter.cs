@@ -47,6 +47,7 @@ internal sealed class PipeMessageWriter : IThreadPoolWorkItem, IDisposable
     public async ValueTask WriteAsync<T>(T message, Action<T, SerializationContext> serializer, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var scheduleIdleFlush = false;
         try
         {
             if (_fault is not null)
@@ -85,12 +86,19 @@ internal sealed class PipeMessageWriter : IThreadPoolWorkItem, IDisposable
             }
             else
             {
-                ScheduleIdleFlush();
+                scheduleIdleFlush = true;
             }
         }
         finally
         {
             _lock.Release();
+        }
+
+        // Only after the release: an idle flush that finds the lock taken relies on the holder to flush
+        // or to schedule again, which a writer still holding the lock here could no longer do.
+        if (scheduleIdleFlush)
+        {
+            ScheduleIdleFlush();
         }
     }
 
@@ -164,8 +172,9 @@ internal sealed class PipeMessageWriter : IThreadPoolWorkItem, IDisposable
 
     private async Task IdleFlushAsync()
     {
-        // If the lock is taken, its holder ends by flushing everything or by scheduling another idle
-        // flush (the flag is clear again), so skipping here never strands a written message.
+        // If the lock is taken, its holder acquired it after the write that scheduled us was released,
+        // and it ends by flushing everything (threshold flush, close, headers, another idle flush) or,
+        // being a writer, by scheduling again (the flag is clear now). So skipping never strands a message.
         if (!_lock.Wait(0))
         {
             return;

@@ -31,6 +31,7 @@ internal sealed class SegmentLog : IDisposable
     private FileStream _writer;
     private uint _segment;
     private long _offset;
+    private long _flushedOffset;
     private bool _dirty;
 
     private SegmentLog(string directory, long segmentBytes, FileStream writer, uint segment, long offset)
@@ -40,6 +41,7 @@ internal sealed class SegmentLog : IDisposable
         _writer = writer;
         _segment = segment;
         _offset = offset;
+        _flushedOffset = offset;
     }
 
     /// <summary>Bytes appended since open plus those found at open; a rough size for stats.</summary>
@@ -140,6 +142,7 @@ internal sealed class SegmentLog : IDisposable
         }
 
         _writer.Flush(flushToDisk: true);
+        _flushedOffset = _offset;
         _dirty = false;
     }
 
@@ -147,6 +150,14 @@ internal sealed class SegmentLog : IDisposable
     public byte[] Read(long position)
     {
         var (segment, offset) = SplitPosition(position);
+        if (segment == _segment && offset >= _flushedOffset)
+        {
+            // The writer itself reading a frame of the batch it is building (history of a service seen twice in
+            // one group commit): hand the buffered bytes to the OS first. Queries only ask for committed frames.
+            _writer.Flush(flushToDisk: false);
+            _flushedOffset = _offset;
+        }
+
         var handle = ReaderFor(segment);
         Span<byte> header = stackalloc byte[FrameHeaderSize];
         if (RandomAccess.Read(handle, header, offset) != FrameHeaderSize)
@@ -201,6 +212,7 @@ internal sealed class SegmentLog : IDisposable
         _segment++;
         _writer = CreateSegment(_directory, _segment);
         _offset = HeaderSize;
+        _flushedOffset = HeaderSize;
         _dirty = false;
     }
 

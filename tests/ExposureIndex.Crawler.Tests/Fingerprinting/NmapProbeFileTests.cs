@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using System.Text;
+using ExposureIndex.Crawler.Fingerprinting;
+using ExposureIndex.Crawler.Fingerprinting.Probes;
+using ExposureIndex.TestCommon;
+
+namespace ExposureIndex.Crawler.Tests.Fingerprinting;
+
+/// <summary>The loader against the user's own nmap-service-probes (read from the nmap installation, never copied).</summary>
+public sealed class NmapProbeFileTests(ITestOutputHelper output)
+{
+    private const string NmapFile = "/usr/share/nmap/nmap-service-probes";
+
+    [Fact]
+    public void Parse_NmapServiceProbes_LoadsEveryProbeAndAlmostEveryMatch()
+    {
+        var path = Requires.File(NmapFile, "nmap's service probe file (apt-get install nmap)");
+        var clock = Stopwatch.StartNew();
+        var file = ProbeFileParser.Parse(File.ReadAllText(path, Encoding.Latin1), path);
+        var parsed = clock.Elapsed;
+        var catalog = ProbeCatalog.Load([file]);
+        var compileErrors = catalog.CompileAll();
+        output.WriteLine($"parsed {file.Probes.Count} probes, {catalog.MatchCount} match lines in {parsed.TotalMilliseconds:F0} ms; compiled all in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        foreach (var d in file.Diagnostics.Concat(compileErrors))
+        {
+            output.WriteLine(d.ToString());
+        }
+
+        var probeLines = File.ReadLines(path, Encoding.Latin1).Count(l => l.StartsWith("Probe ", StringComparison.Ordinal));
+        var matchLines = File.ReadLines(path, Encoding.Latin1).Count(l => l.StartsWith("match ", StringComparison.Ordinal) || l.StartsWith("softmatch ", StringComparison.Ordinal));
+        Assert.Equal(probeLines, file.Probes.Count);
+        Assert.Empty(file.Diagnostics);
+        // Every line reaches the catalog; at most a handful of patterns use PCRE features .NET lacks.
+        Assert.Equal(matchLines, catalog.MatchCount);
+        Assert.True(compileErrors.Count <= 10, $"{compileErrors.Count} patterns could not be translated");
+        Assert.NotNull(catalog.Null);
+        Assert.Contains(catalog.Tcp, p => p.Name == "GetRequest" && p.Rarity == 1 && p.Ports.Contains(80) && p.SslPorts.Contains(443));
+        Assert.True(catalog.Excluded.Tcp.Contains(9100));
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net.Sockets;
+using ExposureIndex.Grabbers;
+
+namespace ExposureIndex.IntegrationTests.Grabbers.Tls;
+
+/// <summary>Real sockets, like <see cref="SocketGrabNetwork"/>, that also keep every byte each connection received: how fixtures are captured.</summary>
+internal sealed class RecordingNetwork : IGrabNetwork
+{
+    private readonly List<MemoryStream> _received = [];
+
+    /// <summary>What each connection received, in connection order.</summary>
+    public IReadOnlyList<byte[]> Received
+    {
+        get
+        {
+            lock (_received)
+            {
+                return _received.Select(s => s.ToArray()).ToList();
+            }
+        }
+    }
+
+    public async ValueTask<GrabConnection> ConnectAsync(GrabTarget target, GrabLimits limits, CancellationToken deadline)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(limits);
+        Assert.True(System.Net.IPAddress.IsLoopback(target.Address), "tests only reach loopback");
+        var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline);
+        timeout.CancelAfter(limits.ConnectTimeout);
+        await socket.ConnectAsync(target.EndPoint, timeout.Token);
+        var log = new MemoryStream();
+        lock (_received)
+        {
+            _received.Add(log);
+        }
+
+        return SocketGrabNetwork.Wrap(new RecordingStream(new NetworkStream(socket, ownsSocket: true), log), limits, deadline);
+    }
+
+    public ValueTask<IReadOnlyList<byte[]>> ExchangeUdpAsync(GrabTarget target, ReadOnlyMemory<byte> request, GrabLimits limits, CancellationToken deadline, int maxReplies = 1)
+        => throw new NotSupportedException("TCP only");
+
+    private sealed class RecordingStream(Stream inner, MemoryStream log) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken);
+            lock (log)
+            {
+                log.Write(buffer.Span[..n]);
+            }
+
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
