@@ -8,7 +8,12 @@ switch (name)
     case "store-spike":
         StoreEngineSpike.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000, args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "exposure-spike"));
         return 0;
+    case "store-profile":
+        await StoreProfile.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200_000);
+        return 0;
+    case "store":
+        return await StoreBench.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ExposureIndex.Bench store-spike [N] [dir]");
+        Console.Error.WriteLine("usage: ExposureIndex.Bench <store|store-spike|...> [args]  (see bench/README.md)");
         return 2;
 }

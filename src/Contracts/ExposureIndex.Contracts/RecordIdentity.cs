@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
@@ -8,45 +9,84 @@ namespace ExposureIndex.Contracts;
 /// <summary>
 /// The identity of one observation: the same observation sent twice (a resent batch, a replayed spool)
 /// has the same identity, so ingest can be idempotent. Derived from the service key, the observation
-/// time, the source and the raw data; enrichment does not change it.
-/// The format (32 lower-case hex digits, SHA-256 truncated to 128 bits over the layout below) reaches
-/// disk and is append-only: a golden test pins it.
+/// time, the source, the scanner and the raw data; enrichment does not change it.
+/// <para>Layout hashed with SHA-256 (big-endian integers, strings as u32 length + UTF-8):
+/// ip, port (u32), transport (i32), timestamp seconds (i64), nanos (i32), source (i32), scanner, data length (i32), data.
+/// The identity is the first 128 bits; its text form is 32 lower-case hex digits. Both reach disk, so the format
+/// is append-only and a golden test pins it.</para>
 /// </summary>
 public static class RecordIdentity
 {
-    public static string Compute(ServiceRecord record)
+    public static string Compute(ServiceRecord record) => ToText(ComputeValue(record));
+
+    /// <summary>The identity as a number (no text allocation), for hot paths.</summary>
+    public static UInt128 ComputeValue(ServiceRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Span<byte> scratch = stackalloc byte[8];
+        var ipBytes = Encoding.UTF8.GetMaxByteCount(record.Ip.Length);
+        var scannerBytes = Encoding.UTF8.GetMaxByteCount(record.Scanner.Length);
+        var size = 4 + ipBytes + 4 + 4 + 8 + 4 + 4 + 4 + scannerBytes + 4 + record.Data.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            var span = rented.AsSpan();
+            var at = 0;
+            at += WriteString(span[at..], record.Ip);
+            BinaryPrimitives.WriteUInt32BigEndian(span[at..], record.Port);
+            at += 4;
+            BinaryPrimitives.WriteInt32BigEndian(span[at..], (int)record.Transport);
+            at += 4;
+            BinaryPrimitives.WriteInt64BigEndian(span[at..], record.Timestamp?.Seconds ?? 0);
+            at += 8;
+            BinaryPrimitives.WriteInt32BigEndian(span[at..], record.Timestamp?.Nanos ?? 0);
+            at += 4;
+            BinaryPrimitives.WriteInt32BigEndian(span[at..], (int)record.Source);
+            at += 4;
+            at += WriteString(span[at..], record.Scanner);
+            BinaryPrimitives.WriteInt32BigEndian(span[at..], record.Data.Length);
+            at += 4;
+            record.Data.Span.CopyTo(span[at..]);
+            at += record.Data.Length;
 
-        AppendString(hash, record.Ip, scratch);
-        BinaryPrimitives.WriteUInt32BigEndian(scratch, record.Port);
-        hash.AppendData(scratch[..4]);
-        BinaryPrimitives.WriteInt32BigEndian(scratch, (int)record.Transport);
-        hash.AppendData(scratch[..4]);
-        var ts = record.Timestamp;
-        BinaryPrimitives.WriteInt64BigEndian(scratch, ts?.Seconds ?? 0);
-        hash.AppendData(scratch);
-        BinaryPrimitives.WriteInt32BigEndian(scratch, ts?.Nanos ?? 0);
-        hash.AppendData(scratch[..4]);
-        BinaryPrimitives.WriteInt32BigEndian(scratch, (int)record.Source);
-        hash.AppendData(scratch[..4]);
-        AppendString(hash, record.Scanner, scratch);
-        BinaryPrimitives.WriteInt32BigEndian(scratch, record.Data.Length);
-        hash.AppendData(scratch[..4]);
-        hash.AppendData(record.Data.Span);
-
-        Span<byte> digest = stackalloc byte[32];
-        hash.GetHashAndReset(digest);
-        return Convert.ToHexStringLower(digest[..16]);
+            Span<byte> digest = stackalloc byte[32];
+            SHA256.HashData(span[..at], digest);
+            return BinaryPrimitives.ReadUInt128BigEndian(digest);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
-    private static void AppendString(IncrementalHash hash, string value, Span<byte> scratch)
+    public static string ToText(UInt128 identity)
     {
-        var bytes = Encoding.UTF8.GetBytes(value);
-        BinaryPrimitives.WriteInt32BigEndian(scratch, bytes.Length);
-        hash.AppendData(scratch[..4]);
-        hash.AppendData(bytes);
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128BigEndian(bytes, identity);
+        return Convert.ToHexStringLower(bytes);
+    }
+
+    public static bool TryParse(string? text, out UInt128 identity)
+    {
+        identity = default;
+        if (text is not { Length: 32 })
+        {
+            return false;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        if (Convert.FromHexString(text, bytes, out _, out var written) != OperationStatus.Done || written != 16)
+        {
+            return false;
+        }
+
+        identity = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        return true;
+    }
+
+    private static int WriteString(Span<byte> destination, string value)
+    {
+        var length = Encoding.UTF8.GetBytes(value, destination[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(destination, length);
+        return 4 + length;
     }
 }

@@ -9,9 +9,26 @@ public static class GrabberCatalog
     public static IReadOnlyList<IGrabber> All { get; } =
     [
         // One line per grabber, keep alphabetical.
+        new Dns.DnsTcpGrabber(),
+        new Dns.DnsUdpGrabber(),
+        new Ftp.FtpGrabber(),
         new Http.HttpGrabber(),
+        new Imap.ImapGrabber(),
+        new Ldap.LdapGrabber(),
+        new Memcached.MemcachedGrabber(),
+        new Mqtt.MqttGrabber(),
+        new Mysql.MysqlGrabber(),
+        new Ntp.NtpGrabber(),
+        new Pop3.Pop3Grabber(),
+        new Postgresql.PostgresqlGrabber(),
+        new Rdp.RdpGrabber(),
+        new Redis.RedisGrabber(),
+        new Smb.SmbGrabber(),
+        new Smtp.SmtpGrabber(),
+        new Snmp.SnmpGrabber(),
         new Ssh.SshGrabber(),
         new Tls.TlsGrabber(),
+        new Vnc.VncGrabber(),
     ];
 
     /// <summary>Grabbers that deepen <paramref name="service"/> (nmap's service name) on <paramref name="transport"/>.</summary>

@@ -70,6 +70,61 @@ public static class TextTokenizer
         }
     }
 
+    /// <summary>
+    /// The words of <paramref name="text"/> as 64-bit hashes (FNV-1a over the lower-cased UTF-16 code units of each
+    /// word, after the same cut to <see cref="MaxWordLength"/>), without allocating a string per word. Stores index
+    /// and look up words by these hashes; computing both sides with this one function keeps them in agreement.
+    /// </summary>
+    public static void WordHashes(ReadOnlySpan<char> text, List<ulong> hashes)
+    {
+        ArgumentNullException.ThrowIfNull(hashes);
+        const ulong Offset = 14695981039346656037UL;
+        const ulong Prime = 1099511628211UL;
+        var h = Offset;
+        var length = 0;
+        var inWordBefore = false;
+        var i = 0;
+        while (i <= text.Length)
+        {
+            var width = 1;
+            var inWord = false;
+            if (i < text.Length)
+            {
+                var c = text[i];
+                if (c < 128)
+                {
+                    inWord = char.IsAsciiLetterOrDigit(c);
+                }
+                else
+                {
+                    var status = System.Text.Rune.DecodeFromUtf16(text[i..], out var rune, out width);
+                    inWord = status == System.Buffers.OperationStatus.Done && IsWordRune(rune);
+                }
+            }
+
+            if (inWord)
+            {
+                for (var k = 0; k < width; k++)
+                {
+                    if (length < MaxWordLength)
+                    {
+                        h = (h ^ char.ToLowerInvariant(text[i + k])) * Prime;
+                        length++;
+                    }
+                }
+            }
+            else if (inWordBefore)
+            {
+                hashes.Add(h);
+                h = Offset;
+                length = 0;
+            }
+
+            inWordBefore = inWord;
+            i += width;
+        }
+    }
+
     /// <summary>Longest word kept; longer runs are cut to this many characters (documents and queries alike).</summary>
     public const int MaxWordLength = 64;
 

@@ -2,7 +2,10 @@ using System.Threading.Channels;
 using ExposureIndex.Contracts.Json;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Crawler.Options;
+using ExposureIndex.Crawler.Fingerprinting;
 using ExposureIndex.Crawler.Publishing;
+using ExposureIndex.Crawler.Targeting;
+using ExposureIndex.Grabbers;
 using Microsoft.Extensions.Logging;
 
 namespace ExposureIndex.Crawler.Engine;
@@ -15,7 +18,7 @@ namespace ExposureIndex.Crawler.Engine;
 /// </summary>
 /// <remarks>Later stages plug in at the worker loop: the rate limiter and per-/24 caps before a grab, the
 /// permuted work source in place of the sequential one, a checkpoint from the work source's position.</remarks>
-internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProvider time, ILogger logger)
+internal sealed class CrawlEngine(CrawlPlan plan, ProbeMatcher matcher, IGrabNetwork network, TimeProvider time, ILogger logger)
 {
     private const int MaxLoggedLocalErrors = 20;
     private const int MaxLoggedRejections = 100;
@@ -26,12 +29,40 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
         var options = plan.Options;
         var started = time.GetTimestamp();
         var stats = new CrawlStats();
-        var source = new SequentialWorkSource(plan.Space);
+        var source = new TransportWorkSource(new SequentialWorkSource(plan.Space), new SequentialWorkSource(plan.UdpSpace));
+        var userAgent = $"{options.UserAgent} (+{options.ContactUrl.AbsoluteUri})";
+        var scan = new ScanSettings
+        {
+            Intensity = options.Intensity,
+            BannerWait = options.BannerWait,
+            TalkFirstGrace = options.BannerWait < ScanDefaults.TalkFirstGrace ? options.BannerWait : ScanDefaults.TalkFirstGrace,
+            ProbeWait = options.ReadTimeout,
+            QuietGap = options.ReadTimeout < ScanDefaults.QuietGap ? options.ReadTimeout : ScanDefaults.QuietGap,
+            MaxResponseBytes = options.MaxBannerBytes,
+            MaxParallelProbes = options.MaxParallelProbes,
+            HttpPorts = plan.HttpPorts,
+            UserAgent = userAgent,
+            Limits = new GrabLimits
+            {
+                ConnectTimeout = options.ConnectTimeout,
+                // Waits are the engine's; the connection's own read timeout only backs them up.
+                ReadTimeout = options.BannerWait + options.ReadTimeout,
+                TotalDeadline = options.TargetDeadline,
+                MaxBytesPerConnection = options.MaxBannerBytes + (32 * 1024),
+                UserAgent = userAgent,
+            },
+        };
+        var grabberLimits = new GrabLimits
+        {
+            ConnectTimeout = options.ConnectTimeout,
+            ReadTimeout = options.ReadTimeout,
+            TotalDeadline = options.TargetDeadline,
+            MaxBytesPerConnection = Math.Max(options.MaxBannerBytes, 256 * 1024),
+            UserAgent = userAgent,
+        };
         var grabber = new ServiceGrabber(
-            new GrabSettings(options.ConnectTimeout, options.TargetDeadline,
-                new BannerLimits(options.BannerWait, options.ReadTimeout, options.MaxBannerBytes),
-                plan.HttpPorts, options.UserAgent, options.ContactUrl, plan.Scanner, plan.ScanId),
-            reader, time);
+            new GrabSettings(options.ConnectTimeout, options.TargetDeadline, grabberLimits, plan.Scanner, plan.ScanId),
+            matcher, scan, network, options.DeepGrab ? GrabberSelection.Select : GrabberSelection.None, time, logger);
 
         using var abort = new CancellationTokenSource();
         var channel = Channel.CreateBounded<ServiceRecord>(new BoundedChannelOptions(Math.Max(options.BatchSize * 2, 64))
@@ -54,7 +85,7 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
         using var progressStop = new CancellationTokenSource();
         var reporter = progress is null ? Task.CompletedTask : ReportProgressAsync(progress, stats, sink, started, progressStop.Token);
 
-        var workerCount = (int)Math.Min((ulong)options.Concurrency, plan.Space.Count);
+        var workerCount = (int)Math.Min((ulong)options.Concurrency, plan.TotalPairs);
         var workers = new Task[workerCount];
         for (var i = 0; i < workerCount; i++)
         {
@@ -103,7 +134,7 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
             Targets = Saturate(plan.Targets.TotalAddresses),
             TcpPorts = plan.Ports.Tcp.Count,
             UdpPorts = plan.Ports.Udp.Count,
-            Planned = plan.Space.Count,
+            Planned = plan.TotalPairs,
             Attempted = stats.Attempted,
             Open = stats.Open,
             RecordsWritten = stats.Written,
@@ -119,7 +150,7 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
             Sink = sink.Name,
         };
 
-        progress?.Report(new CrawlProgress(plan.Space.Count, stats.Attempted, stats.Open, 0, stats.Written, counts.Acknowledged, elapsed));
+        progress?.Report(new CrawlProgress(plan.TotalPairs, stats.Attempted, stats.Open, 0, stats.Written, counts.Acknowledged, elapsed));
         foreach (var rejection in summary.Rejections.Take(MaxLoggedRejections))
         {
             CrawlerLog.RecordRejected(logger, rejection.ToString());
@@ -134,17 +165,17 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
         return summary;
     }
 
-    private async Task WorkAsync(IWorkSource source, ServiceGrabber grabber, ChannelWriter<ServiceRecord> records, CrawlStats stats,
+    private async Task WorkAsync(TransportWorkSource source, ServiceGrabber grabber, ChannelWriter<ServiceRecord> records, CrawlStats stats,
         CancellationToken stop, CancellationToken abort)
     {
         // Bounded: the work source is finite and hands each target out once.
-        while (!stop.IsCancellationRequested && !abort.IsCancellationRequested && source.TryTake(out var target))
+        while (!stop.IsCancellationRequested && !abort.IsCancellationRequested && source.TryTake(out var target, out var transport))
         {
             stats.Started();
             GrabAttempt attempt;
             try
             {
-                attempt = await grabber.GrabAsync(target, abort).ConfigureAwait(false);
+                attempt = await grabber.GrabAsync(target, transport, abort).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
@@ -154,14 +185,14 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
             catch (Exception e)
             {
                 // A bug, not the network: count it, log it, keep crawling.
-                CrawlerLog.GrabFailed(logger, e, target.ToString());
-                attempt = new GrabAttempt(target, GrabOutcome.Unknown, null, e.Message);
+                CrawlerLog.GrabFailed(logger, e, Describe(target, transport));
+                attempt = new GrabAttempt(target, GrabOutcome.Unknown, null, e.Message, Transport: transport);
             }
 
             stats.Finished(attempt);
             if (logger.IsEnabled(LogLevel.Debug))
             {
-                CrawlerLog.Grabbed(logger, target.ToString(), BannerJson.OutcomeName(attempt.Outcome), attempt.Error);
+                CrawlerLog.Grabbed(logger, Describe(target, transport), BannerJson.OutcomeName(attempt.Outcome), attempt.Error);
             }
 
             if (attempt.LocalError && Interlocked.Increment(ref _loggedLocalErrors) <= MaxLoggedLocalErrors)
@@ -236,7 +267,7 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
             // Bounded: ends when the crawl ends.
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                progress.Report(new CrawlProgress(plan.Space.Count, stats.Attempted, stats.Open, stats.InFlight, stats.Written,
+                progress.Report(new CrawlProgress(plan.TotalPairs, stats.Attempted, stats.Open, stats.InFlight, stats.Written,
                     sink.Counts.Acknowledged, time.GetElapsedTime(started)));
             }
         }
@@ -244,6 +275,8 @@ internal sealed class CrawlEngine(CrawlPlan plan, IBannerReader reader, TimeProv
         {
         }
     }
+
+    private static string Describe(ScanTarget target, Transport transport) => transport == Transport.Udp ? $"{target}/udp" : target.ToString();
 
     internal static ulong Saturate(UInt128 value) => value > ulong.MaxValue ? ulong.MaxValue : (ulong)value;
 }

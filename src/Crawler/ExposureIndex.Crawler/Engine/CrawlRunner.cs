@@ -1,4 +1,7 @@
+using ExposureIndex.Crawler.Fingerprinting;
+using ExposureIndex.Crawler.Fingerprinting.Probes;
 using ExposureIndex.Crawler.Options;
+using ExposureIndex.Grabbers;
 using ExposureIndex.Crawler.Publishing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,16 +19,17 @@ public sealed class CrawlRunner
 {
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly IBannerReader _reader;
+    private const int MaxLoggedDiagnostics = 50;
+    private readonly IGrabNetwork _network;
 
     /// <param name="loggerFactory">Where log events go; none when null.</param>
     /// <param name="timeProvider">The clock for every timeout and timestamp; the system clock when null.</param>
-    /// <param name="bannerReader">What runs on each open connection; the v1 talk-first-then-GET reader when null.</param>
-    public CrawlRunner(ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IBannerReader? bannerReader = null)
+    /// <param name="network">How probes and grabbers reach targets (after the first connect); real sockets when null.</param>
+    public CrawlRunner(ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IGrabNetwork? network = null)
     {
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("ExposureIndex.Crawler");
         _time = timeProvider ?? TimeProvider.System;
-        _reader = bannerReader ?? FirstBannerReader.Instance;
+        _network = network ?? SocketGrabNetwork.Instance;
     }
 
     /// <summary>
@@ -53,13 +57,26 @@ public sealed class CrawlRunner
 
         if (!plan.Ports.Udp.IsEmpty)
         {
-            CrawlerLog.UdpNotProbed(_logger, plan.Ports.Udp.ToString(), plan.UdpNotProbed);
+            CrawlerLog.UdpProbed(_logger, plan.Ports.Udp.ToString(), plan.UdpSpace.Count);
         }
 
-        CrawlerLog.Starting(_logger, plan.ScanId, CrawlEngine.Saturate(plan.Targets.TotalAddresses), plan.Ports.Tcp.Count,
-            plan.Space.Count, options.Concurrency, sink.Name);
+        var catalog = ProbeCatalog.Create(options.ProbeFiles);
+        var diagnostics = catalog.Diagnostics.Concat(options.ProbeFiles.Count > 0 ? catalog.CompileAll() : []).ToList();
+        foreach (var diagnostic in diagnostics.Take(MaxLoggedDiagnostics))
+        {
+            CrawlerLog.ProbeDiagnostic(_logger, diagnostic.ToString());
+        }
 
-        var engine = new CrawlEngine(plan, _reader, _time, _logger);
+        if (diagnostics.Count > MaxLoggedDiagnostics)
+        {
+            CrawlerLog.ProbeDiagnosticsOmitted(_logger, diagnostics.Count - MaxLoggedDiagnostics);
+        }
+
+        CrawlerLog.ProbesLoaded(_logger, string.Join(", ", catalog.Files), catalog.Probes.Count, catalog.MatchCount, options.Intensity);
+        CrawlerLog.Starting(_logger, plan.ScanId, CrawlEngine.Saturate(plan.Targets.TotalAddresses), plan.Ports.Tcp.Count,
+            plan.TotalPairs, options.Concurrency, sink.Name);
+
+        var engine = new CrawlEngine(plan, new ProbeMatcher(catalog), _network, _time, _logger);
         var summary = await engine.RunAsync(sink, progress, cancellationToken).ConfigureAwait(false);
         CrawlerLog.Finished(_logger, summary.ScanId, summary.Cancelled ? "cancelled" : "finished", summary.Attempted, summary.Open,
             summary.RecordsWritten, summary.RecordsAcknowledged, summary.RecordsRejected, summary.Elapsed);

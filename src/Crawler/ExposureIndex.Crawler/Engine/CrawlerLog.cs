@@ -14,8 +14,8 @@ internal static partial class CrawlerLog
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "{Count} more refusals not listed; {Addresses} addresses refused in all")]
     public static partial void RefusalsOmitted(ILogger logger, int count, ulong addresses);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "UDP ports {Ports} are not probed in this version: {Pairs} ip:port pairs marked not probed")]
-    public static partial void UdpNotProbed(ILogger logger, string ports, ulong pairs);
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "UDP ports {Ports}: {Pairs} ip:port pairs get the UDP probes; only those that answer produce records")]
+    public static partial void UdpProbed(ILogger logger, string ports, ulong pairs);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Information, Message = "Crawl {ScanId} {State}: {Attempted} attempted, {Open} open, {Written} records written, {Acknowledged} acknowledged, {Rejected} rejected, in {Elapsed}")]
     public static partial void Finished(ILogger logger, string scanId, string state, long attempted, long open, long written, long acknowledged, long rejected, TimeSpan elapsed);
@@ -37,4 +37,16 @@ internal static partial class CrawlerLog
 
     [LoggerMessage(EventId = 2110, Level = LogLevel.Debug, Message = "{Target}: {Outcome} {Error}")]
     public static partial void Grabbed(ILogger logger, string target, string outcome, string? error);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Error, Message = "Grabber {Grabber} failed on {Target}; the record keeps what the probes found")]
+    public static partial void GrabberFailed(ILogger logger, Exception exception, string grabber, string target);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Probe file line skipped: {Diagnostic}")]
+    public static partial void ProbeDiagnostic(ILogger logger, string diagnostic);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Service probes loaded from {Files}: {Probes} probes, {Matches} match lines, intensity {Intensity}")]
+    public static partial void ProbesLoaded(ILogger logger, string files, int probes, int matches, int intensity);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "{Count} more probe file lines skipped")]
+    public static partial void ProbeDiagnosticsOmitted(ILogger logger, int count);
 }

@@ -41,3 +41,21 @@ internal sealed class SequentialWorkSource(ScanSpace space) : IWorkSource
         return true;
     }
 }
+
+/// <summary>The TCP pairs, then the UDP pairs, each handed out once; thread-safe.</summary>
+internal sealed class TransportWorkSource(IWorkSource tcp, IWorkSource udp)
+{
+    public ulong Count => tcp.Count + udp.Count;
+
+    public bool TryTake(out ScanTarget target, out ExposureIndex.Contracts.V1.Transport transport)
+    {
+        if (tcp.TryTake(out target))
+        {
+            transport = ExposureIndex.Contracts.V1.Transport.Tcp;
+            return true;
+        }
+
+        transport = ExposureIndex.Contracts.V1.Transport.Udp;
+        return udp.TryTake(out target);
+    }
+}

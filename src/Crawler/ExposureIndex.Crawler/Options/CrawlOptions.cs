@@ -35,7 +35,7 @@ public sealed record CrawlOptions
     /// <summary>Longest wait for the TCP handshake.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How long a server may stay silent after connect before an HTTP port gets a GET.</summary>
+    /// <summary>How long the NULL probe listens for a banner where a talk-first service is expected (elsewhere at most 0.5 s before probes start).</summary>
     public TimeSpan BannerWait { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Longest wait for any later read (the answer to a probe, the rest of a banner).</summary>
@@ -46,6 +46,18 @@ public sealed record CrawlOptions
 
     /// <summary>Bytes kept of one banner or response; reading stops there.</summary>
     public int MaxBannerBytes { get; init; } = 64 * 1024;
+
+    /// <summary>nmap's --version-intensity (0-9): probes rarer than this are not sent unless they list the port.</summary>
+    public int Intensity { get; init; } = 7;
+
+    /// <summary>Extra probe files in the service-probe DSL loaded on top of our own (e.g. /usr/share/nmap/nmap-service-probes).</summary>
+    public IReadOnlyList<string> ProbeFiles { get; init; } = [];
+
+    /// <summary>Probe connections open at once to one port besides the first (politeness cap).</summary>
+    public int MaxParallelProbes { get; init; } = 3;
+
+    /// <summary>Run the deep per-protocol grabbers after identification (http, tls, ssh ...).</summary>
+    public bool DeepGrab { get; init; } = true;
 
     /// <summary>TCP ports (nmap syntax) that are probed with <c>GET / HTTP/1.1</c> when silent.</summary>
     public string HttpPorts { get; init; } = DefaultHttpPorts;

@@ -50,6 +50,7 @@ public static class CrawlOptionsValidator
     public const int MaxBatchSize = 10_000;
     public const int MaxInFlightBatchesLimit = 1024;
     public const int MaxNameLength = 128;
+    public const int MaxParallelProbesLimit = 16;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
 
     /// <summary>Every problem with <paramref name="options"/>; empty when they are valid. Reads @files.</summary>
@@ -90,6 +91,16 @@ public static class CrawlOptionsValidator
         }
 
         Range(errors, "Concurrency", options.Concurrency, 1, MaxConcurrency);
+        Range(errors, "Intensity", options.Intensity, 0, 9);
+        Range(errors, "MaxParallelProbes", options.MaxParallelProbes, 1, MaxParallelProbesLimit);
+        foreach (var file in options.ProbeFiles ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(file) || !File.Exists(file))
+            {
+                errors.Add(new("ProbeFiles", $"probe file '{file}' does not exist"));
+            }
+        }
+
         Range(errors, "MaxBannerBytes", options.MaxBannerBytes, 1, MaxBannerBytesLimit);
         Range(errors, "BatchSize", options.BatchSize, 1, MaxBatchSize);
         Range(errors, "MaxInFlightBatches", options.MaxInFlightBatches, 1, MaxInFlightBatchesLimit);
@@ -153,9 +164,9 @@ public static class CrawlOptionsValidator
         if (ports is not null && entries.Count > 0)
         {
             var addresses = TargetSet.From(entries.Select(e => e.Range)).TotalAddresses;
-            if (addresses * (UInt128)(uint)Math.Max(ports.Tcp.Count, 1) > long.MaxValue)
+            if (addresses * (UInt128)(uint)Math.Max(ports.Tcp.Count + ports.Udp.Count, 1) > long.MaxValue)
             {
-                errors.Add(new("Targets", $"{addresses} addresses x {ports.Tcp.Count} ports is too large a scan; split it"));
+                errors.Add(new("Targets", $"{addresses} addresses x {ports.Tcp.Count + ports.Udp.Count} ports is too large a scan; split it"));
             }
         }
 

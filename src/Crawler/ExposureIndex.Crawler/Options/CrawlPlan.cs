@@ -57,15 +57,14 @@ internal sealed record CrawlPlan(
 {
     public TargetSet Targets => Space.Targets;
 
-    /// <summary>UDP ip:port pairs named by the port spec; v1 marks them not probed rather than sending anything.</summary>
-    public ulong UdpNotProbed
-    {
-        get
-        {
-            var total = Targets.TotalAddresses * (UInt128)(uint)Ports.Udp.Count;
-            return total > ulong.MaxValue ? ulong.MaxValue : (ulong)total;
-        }
-    }
+    /// <summary>The UDP ip:port pairs, probed with the UDP probes after the TCP pairs.</summary>
+    public ScanSpace UdpSpace { get; } = new(Space.Targets, Ports.Udp);
+
+    /// <summary>UDP pairs named by the port spec but not probed: none since UDP probing (kept for the summary's shape).</summary>
+    public ulong UdpNotProbed => 0;
+
+    /// <summary>Every ip:port/transport pair this crawl will try.</summary>
+    public ulong TotalPairs => Space.Count + UdpSpace.Count;
 
     /// <summary>Validates and plans; throws <see cref="CrawlOptionsException"/> or <see cref="TargetsRefusedException"/>.</summary>
     public static CrawlPlan Create(CrawlOptions options, bool requireOutput, TimeProvider time, AddressBlocklist? blocklist = null)

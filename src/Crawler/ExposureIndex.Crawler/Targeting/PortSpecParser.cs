@@ -7,7 +7,8 @@ namespace ExposureIndex.Crawler.Targeting;
 /// Unqualified entries are TCP, because a connect scan is the only scan type here.
 /// Deliberate differences from nmap: port 0 is refused (it cannot be connected to), and service names,
 /// <c>*</c> wildcards, <c>[...]</c> registered-port brackets, SCTP (<c>S:</c>) and IP protocols (<c>P:</c>) are
-/// reported as unsupported rather than guessed at.
+/// reported as unsupported rather than guessed at. Our own named TCP sets <c>top100</c> and <c>top1000</c>
+/// (<see cref="NamedPortSets"/>) may stand wherever a TCP port may, e.g. <c>top100,8081,U:53</c>.
 /// </summary>
 internal static class PortSpecParser
 {
@@ -102,6 +103,19 @@ internal static class PortSpecParser
             }
         }
 
+        var word = text[start..end];
+        if (word.Length > 0 && char.IsAsciiLetter(word[0]) && NamedPortSets.TryGet(word, out var named))
+        {
+            if (!ReferenceEquals(current, tcp))
+            {
+                errors.Add(new SpecError(source, 0, start + 1, word, "named port sets are TCP lists; give UDP ports by number"));
+                return;
+            }
+
+            current.AddRange(named.Ranges);
+            return;
+        }
+
         if (TryParseRange(text, start, end, source, errors, out var range))
         {
             current.Add(range);
@@ -168,7 +182,7 @@ internal static class PortSpecParser
             if (!char.IsAsciiDigit(c))
             {
                 var message = token.Any(char.IsAsciiLetter)
-                    ? "service names are not supported; give port numbers"
+                    ? "service names are not supported; give port numbers or a named set (top100, top1000)"
                     : "not a port number";
                 errors.Add(new SpecError(source, 0, start + 1, token, message));
                 return false;

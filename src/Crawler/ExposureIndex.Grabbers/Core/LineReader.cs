@@ -47,7 +47,7 @@ public sealed class LineReader
         var take = newline >= 0 ? newline + 1 : input.Length;
         if (_length + take > _maxLineLength)
         {
-            input = input[Math.Min(input.Length, _maxLineLength - _length)..];
+            // Nothing more is buffered: the caller gives up on a stream whose lines do not end.
             return LineStatus.TooLong;
         }
 

@@ -38,6 +38,12 @@ internal static partial class HtmlInspector
             return null;
         }
 
+        if (html[start - 1] == '/')
+        {
+            // <title/>: an empty element.
+            return string.Empty;
+        }
+
         start++;
         var end = html.IndexOf("</title", start, StringComparison.OrdinalIgnoreCase);
         var raw = end < 0 ? html[start..] : html[start..end];

@@ -74,8 +74,7 @@ internal sealed partial class PostgresqlGrabber : IGrabber
         var section = new PostgresqlSection
         {
             SslSupported = result.SslSupported == true,
-            ProtocolVersion = result.NewestMinorVersion is { } minor ? "3." + minor.ToString(CultureInfo.InvariantCulture)
-                : result.AuthenticationCodes.Count > 0 || result.Error is not null ? "3.0" : string.Empty,
+            ProtocolVersion = result.NewestProtocol ?? (result.AuthenticationCodes.Count > 0 || result.Error is not null ? "3.0" : string.Empty),
             AuthRequired = result.AuthRequired,
             AuthenticationMethod = result.AuthenticationMethod ?? string.Empty,
         };
@@ -129,7 +128,7 @@ internal sealed partial class PostgresqlGrabber : IGrabber
             return new ProductMatch("PgBouncer", null, null, null, Cpe.Application("pgbouncer", "pgbouncer", null));
         }
 
-        if (result.NewestMinorVersion is not null || result.Error?.HasSourceLocation == true || result.Parameter("server_version") is not null)
+        if (result.NegotiatedVersion is not null || result.Error?.HasSourceLocation == true || result.Parameter("server_version") is not null)
         {
             return new ProductMatch("PostgreSQL", null, null, null, Cpe.Application("postgresql", "postgresql", null));
         }
@@ -153,9 +152,9 @@ internal sealed partial class PostgresqlGrabber : IGrabber
             sb.Append("SSL: ").Append(ssl ? "supported" : "not supported").Append('\n');
         }
 
-        if (result.NewestMinorVersion is { } minor)
+        if (result.NewestProtocol is { } protocol)
         {
-            sb.Append(CultureInfo.InvariantCulture, $"Protocol: 3.{minor}\n");
+            sb.Append("Protocol: ").Append(protocol).Append('\n');
         }
 
         if (result.UnrecognizedOptions.Count > 0)

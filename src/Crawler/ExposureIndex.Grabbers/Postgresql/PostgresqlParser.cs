@@ -37,7 +37,7 @@ internal sealed class PostgresqlParser : IConversationParser<PostgresqlResult>
     private Stage _stage = Stage.SslAnswer;
     private ReadOnlyMemory<byte> _outgoing = SslRequest;
     private bool? _ssl;
-    private int? _newestMinor;
+    private int? _negotiated;
     private IReadOnlyList<string> _unrecognized = [];
     private IReadOnlyList<string> _sasl = [];
     private PostgresqlErrorFields? _error;
@@ -66,7 +66,7 @@ internal sealed class PostgresqlParser : IConversationParser<PostgresqlResult>
     public PostgresqlResult? Result => _raw.Count == 0 ? null : new PostgresqlResult
     {
         SslSupported = _ssl,
-        NewestMinorVersion = _newestMinor,
+        NegotiatedVersion = _negotiated,
         UnrecognizedOptions = _unrecognized,
         AuthenticationCodes = [.. _authCodes],
         SaslMechanisms = _sasl,
@@ -193,7 +193,7 @@ internal sealed class PostgresqlParser : IConversationParser<PostgresqlResult>
             case 'v':
                 if (payload.Length >= 8)
                 {
-                    _newestMinor = BinaryPrimitives.ReadInt32BigEndian(payload);
+                    _negotiated = BinaryPrimitives.ReadInt32BigEndian(payload);
                     _unrecognized = NulStrings(payload.AsSpan(8));
                 }
 

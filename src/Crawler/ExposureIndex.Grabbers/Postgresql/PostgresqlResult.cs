@@ -32,8 +32,19 @@ internal sealed record PostgresqlResult
     /// <summary>'S' or 'N' to SSLRequest; null when it answered otherwise (or not yet).</summary>
     public bool? SslSupported { get; init; }
 
-    /// <summary>NegotiateProtocolVersion: the newest minor version of protocol 3 the server speaks.</summary>
-    public int? NewestMinorVersion { get; init; }
+    /// <summary>
+    /// NegotiateProtocolVersion's version field. The docs call it the newest minor version; PostgreSQL sends the
+    /// whole protocol code (major &lt;&lt; 16 | minor, 196608 for 3.0), so both readings are accepted.
+    /// </summary>
+    public int? NegotiatedVersion { get; init; }
+
+    /// <summary>The newest protocol the server said it speaks, "3.0", or null when it did not say.</summary>
+    public string? NewestProtocol => NegotiatedVersion switch
+    {
+        null => null,
+        var v when v >= 0x10000 => $"{v >> 16}.{v & 0xffff}",
+        var v => $"3.{v}",
+    };
 
     /// <summary>NegotiateProtocolVersion: our protocol options it did not recognise.</summary>
     public IReadOnlyList<string> UnrecognizedOptions { get; init; } = [];

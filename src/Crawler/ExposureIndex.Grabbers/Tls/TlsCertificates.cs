@@ -135,7 +135,8 @@ internal static class TlsCertificates
     {
         var result = new CertificateName();
         var parts = new List<string>();
-        foreach (var rdn in name.EnumerateRelativeDistinguishedNames())
+        // RFC 4514 §2.1 writes RDNs in reverse of their encoded order, which is what reversed: true yields.
+        foreach (var rdn in name.EnumerateRelativeDistinguishedNames(reversed: true))
         {
             var oid = rdn.GetSingleElementType().Value ?? string.Empty;
             string value;
@@ -162,8 +163,6 @@ internal static class TlsCertificates
             parts.Add($"{ShortNames.GetValueOrDefault(oid, oid)}={Escape4514(value)}");
         }
 
-        // RFC 4514 §2.1: RDNs are written in reverse of their order in the encoding.
-        parts.Reverse();
         result.Raw = string.Join(',', parts);
         return result;
     }

@@ -29,12 +29,19 @@ public sealed class EmbeddedStore : IExposureStore
     private readonly ReaderWriterLockSlim _indexLock = new(LockRecursionPolicy.NoRecursion);
     private readonly SemaphoreSlim _writerGate = new(1, 1);
     private readonly Channel<PendingIngest> _queue = Channel.CreateUnbounded<PendingIngest>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Dictionary<ServiceId, ServiceState> _states = new();
-    private readonly Dictionary<UInt128, List<ServiceState>> _statesByIp = new();
+    // Writer state as structs in chunked arrays (no object per service for the GC to trace): the state of each
+    // service, its index by ip:port/transport, and per address the newest state with a chain to the others.
+    private readonly ChunkedArray<ServiceState> _states = new();
+    private readonly Dictionary<ServiceId, int> _stateIndex = new();
+    private readonly Dictionary<UInt128, int> _newestStateOfHost = new();
     private readonly List<long> _changePositions = [];
+    private readonly Channel<CommittedGroup> _committed = Channel.CreateUnbounded<CommittedGroup>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Task _writerLoop;
-    private readonly CancellationTokenSource _shutdown = new();
-    private readonly List<IndexOp> _pendingOps = [];
+    private readonly Task _indexLoop;
+    private List<IndexOp> _pendingOps = [];
+    private readonly LoggedObservation _frame = new();
+    private readonly LogEntry _frameEntry;
+    private byte[] _frameBuffer = new byte[4096];
     private ServiceIndex _index = new();
     private long _observations;
     private Exception? _fault;
@@ -42,6 +49,7 @@ public sealed class EmbeddedStore : IExposureStore
 
     private EmbeddedStore(string directory, long segmentBytes)
     {
+        _frameEntry = new LogEntry { Observation = _frame };
         Directory = directory;
         var replaying = true;
         _log = SegmentLog.Open(Path.Combine(directory, LogFolder), (position, payload) =>
@@ -52,8 +60,10 @@ public sealed class EmbeddedStore : IExposureStore
             }
         }, segmentBytes);
         replaying = false;
-        ApplyPendingOps();
+        ApplyOps(_pendingOps);
+        _pendingOps = [];
         _writerLoop = Task.Run(WriterLoopAsync);
+        _indexLoop = Task.Run(IndexLoopAsync);
     }
 
     public string Kind => "embedded";
@@ -147,11 +157,11 @@ public sealed class EmbeddedStore : IExposureStore
             await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (_statesByIp.TryGetValue(IpNumbers.ToUInt128(address), out var states))
+                if (_newestStateOfHost.TryGetValue(IpNumbers.ToUInt128(address), out var newest))
                 {
-                    foreach (var state in states)
+                    for (var s = newest; s >= 0; s = _states[s].PreviousOfHost)
                     {
-                        foreach (var (_, observation) in WalkChain(state.LatestPosition))
+                        foreach (var (_, observation) in WalkChain(_states[s].LatestPosition))
                         {
                             observations.Add(observation.Record);
                         }
@@ -209,14 +219,65 @@ public sealed class EmbeddedStore : IExposureStore
         try
         {
             var start = (int)Math.Min(afterId, (ulong)_changePositions.Count);
-            return _changePositions.Skip(start).Take(Math.Clamp(limit, 0, 10_000))
-                .Select(position => LogEntry.Parser.ParseFrom(_log.Read(position)).Change)
-                .ToList();
+            var count = Math.Min(Math.Clamp(limit, 0, 10_000), _changePositions.Count - start);
+            var events = new List<ChangeEvent>(count);
+            for (var i = start; i < start + count; i++)
+            {
+                events.Add(ChangeAt((ulong)i + 1, _changePositions[i]));
+            }
+
+            return events;
         }
         finally
         {
             _writerGate.Release();
         }
+    }
+
+    /// <summary>The change event with id <paramref name="id"/>, rebuilt from the observation frame that carries its mark.</summary>
+    private ChangeEvent ChangeAt(ulong id, long position)
+    {
+        var entry = LogEntry.Parser.ParseFrom(_log.Read(position));
+        if (entry.EntryCase == LogEntry.EntryOneofCase.Change)
+        {
+            return entry.Change; // a standalone change frame from an older log
+        }
+
+        var observation = entry.Observation;
+        var record = observation.Record;
+        var change = new ChangeEvent
+        {
+            Id = id,
+            Kind = observation.Change,
+            Key = ServiceId.Of(record).ToKey(),
+            Timestamp = record.Timestamp,
+            NewProduct = record.Product,
+            NewVersion = record.Version,
+            RecordId = observation.RecordId,
+        };
+
+        if (observation.Change == ChangeKind.Changed && observation.Replaced != 0)
+        {
+            var old = LogEntry.Parser.ParseFrom(_log.Read((long)observation.Replaced)).Observation.Record;
+            change.OldProduct = old.Product;
+            change.OldVersion = old.Version;
+            if (!old.Data.Equals(record.Data))
+            {
+                change.ChangedFields.Add("data");
+            }
+
+            if (old.Product != record.Product)
+            {
+                change.ChangedFields.Add("product");
+            }
+
+            if (old.Version != record.Version)
+            {
+                change.ChangedFields.Add("version");
+            }
+        }
+
+        return change;
     }
 
     public Task<StoreStats> GetStatsAsync(CancellationToken cancellationToken = default)
@@ -250,15 +311,8 @@ public sealed class EmbeddedStore : IExposureStore
 
         _disposed = true;
         _queue.Writer.TryComplete();
-        try
-        {
-            await _writerLoop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _shutdown.Dispose();
+        await _writerLoop.ConfigureAwait(false);
+        await _indexLoop.ConfigureAwait(false);
         _log.Dispose();
         _indexLock.Dispose();
         _writerGate.Dispose();
@@ -311,96 +365,136 @@ public sealed class EmbeddedStore : IExposureStore
         }
     }
 
+    /// <summary>
+    /// Stage 1 of ingest: decide what each record means (dedupe, history, changes), append it to the log and fsync,
+    /// then hand the group to stage 2. Stage 2 (<see cref="IndexLoopAsync"/>) makes it visible to queries and only
+    /// then acknowledges it, so the two stages work on consecutive groups at once (one core each).
+    /// </summary>
     private async Task WriterLoopAsync()
     {
         var reader = _queue.Reader;
-        var batch = new List<PendingIngest>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            batch.Clear();
-            var records = 0;
-            while (records < MaxRecordsPerCommit && reader.TryRead(out var next))
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                batch.Add(next);
-                records += next.Records.Count;
-            }
-
-            if (_fault is not null)
-            {
-                foreach (var pending in batch)
+                var batch = new List<PendingIngest>();
+                var records = 0;
+                while (records < MaxRecordsPerCommit && reader.TryRead(out var next))
                 {
-                    pending.Completion.TrySetException(new InvalidOperationException("the embedded store stopped after a write failure", _fault));
+                    batch.Add(next);
+                    records += next.Records.Count;
                 }
 
-                continue;
-            }
-
-            await _writerGate.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                var results = new List<IngestDisposition[]>(batch.Count);
-                foreach (var pending in batch)
+                if (_fault is not null)
                 {
-                    var dispositions = new IngestDisposition[pending.Records.Count];
-                    for (var i = 0; i < dispositions.Length; i++)
+                    Fail(batch, new InvalidOperationException("the embedded store stopped after a write failure", _fault));
+                    continue;
+                }
+
+                await _writerGate.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    var results = new List<IngestDisposition[]>(batch.Count);
+                    foreach (var pending in batch)
                     {
-                        dispositions[i] = Process(pending.Records[i]);
+                        var dispositions = new IngestDisposition[pending.Records.Count];
+                        for (var i = 0; i < dispositions.Length; i++)
+                        {
+                            dispositions[i] = Process(pending.Records[i]);
+                        }
+
+                        results.Add(dispositions);
                     }
 
-                    results.Add(dispositions);
+                    _log.Commit();
+                    var ops = _pendingOps;
+                    _pendingOps = [];
+                    _committed.Writer.TryWrite(new CommittedGroup(batch, results, ops));
                 }
-
-                _log.Commit();
-                ApplyPendingOps();
-                for (var i = 0; i < batch.Count; i++)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StoreCorruptException or InvalidOperationException)
                 {
-                    batch[i].Completion.TrySetResult(new IngestResult(results[i]));
+                    // In-memory state may now be ahead of the disk: stop taking writes. A restart replays the log.
+                    _fault = ex;
+                    Fail(batch, ex);
+                }
+                finally
+                {
+                    _writerGate.Release();
+                }
+            }
+        }
+        finally
+        {
+            _committed.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Stage 2 of ingest: apply committed groups to the query index in order, then acknowledge them.</summary>
+    private async Task IndexLoopAsync()
+    {
+        await foreach (var group in _committed.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                ApplyOps(group.Ops);
+                for (var i = 0; i < group.Batch.Count; i++)
+                {
+                    group.Batch[i].Completion.TrySetResult(new IngestResult(group.Results[i]));
                 }
 
-                MaybeCompact();
+                await MaybeCompactAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StoreCorruptException or InvalidOperationException)
+            catch (Exception ex) when (ex is IOException or StoreCorruptException or InvalidOperationException)
             {
-                // In-memory state may now be ahead of the disk: stop taking writes. A restart replays the log.
                 _fault = ex;
-                foreach (var pending in batch)
-                {
-                    pending.Completion.TrySetException(ex);
-                }
+                Fail(group.Batch, ex);
             }
-            finally
-            {
-                _writerGate.Release();
-            }
+        }
+    }
+
+    private static void Fail(List<PendingIngest> batch, Exception error)
+    {
+        foreach (var pending in batch)
+        {
+            pending.Completion.TrySetException(error);
         }
     }
 
     /// <summary>Decides what one record means for its service, appends what must be kept, queues index changes.</summary>
     private IngestDisposition Process(ServiceRecord record)
     {
-        var id = RecordIdentity.Compute(record);
-        var idNumber = UInt128.Parse(id, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        var idNumber = RecordIdentity.ComputeValue(record);
         var serviceId = ServiceId.Of(record);
         var timestamp = ServiceIndex.ToMicros(record.Timestamp);
-        var open = IsOpen(record.Outcome);
-        var exists = _states.TryGetValue(serviceId, out var state);
-
-        if (exists && (state!.CurrentId == idNumber || state.LatestId == idNumber || (timestamp <= state.LastSeen && ChainContains(state.LatestPosition, id))))
+        var exists = _stateIndex.TryGetValue(serviceId, out var index);
+        if (exists)
         {
-            return IngestDisposition.Duplicate;
+            ref var state = ref _states.At(index);
+            if (state.CurrentId == idNumber || state.LatestId == idNumber || (timestamp <= state.LastSeen && ChainContains(state.LatestPosition, idNumber)))
+            {
+                return IngestDisposition.Duplicate;
+            }
         }
 
-        var position = AppendObservation(record, id, exists ? state!.LatestPosition : 0);
-        return Apply(serviceId, state, record, id, idNumber, timestamp, open, position, replay: false);
+        return Apply(serviceId, exists ? index : -1, record, idNumber, timestamp, IsOpen(record.Outcome), position: -1);
     }
 
-    private IngestDisposition Apply(ServiceId serviceId, ServiceState? state, ServiceRecord record, string id, UInt128 idNumber, long timestamp, bool open, long position, bool replay)
+    /// <summary>
+    /// Applies one observation to the writer state. <paramref name="position"/> is -1 on ingest (the observation is
+    /// appended here, marked with the change it makes) or the frame's position during replay.
+    /// </summary>
+    private IngestDisposition Apply(ServiceId serviceId, int index, ServiceRecord record, UInt128 idNumber, long timestamp, bool open, long position)
     {
         _observations++;
-        if (state is null)
+        if (index < 0)
         {
-            state = new ServiceState(serviceId)
+            position = Append(record, idNumber, previous: 0, open ? ChangeKind.New : ChangeKind.Unspecified, replaced: 0, position);
+            index = _states.Count;
+            ref var host = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_newestStateOfHost, serviceId.Ip, out var hostKnown);
+            _states.Add(new ServiceState
             {
+                Id = serviceId,
+                Row = -1,
                 FirstSeen = timestamp,
                 LastSeen = timestamp,
                 LatestPosition = position,
@@ -410,28 +504,38 @@ public sealed class EmbeddedStore : IExposureStore
                 ContentHash = ContentHash(record),
                 Observations = 1,
                 Live = open,
-            };
-            _states[serviceId] = state;
-            ref var list = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_statesByIp, serviceId.Ip, out _);
-            (list ??= []).Add(state);
+                EverLive = open,
+                PreviousOfHost = hostKnown ? host : -1,
+            });
+            host = index;
+            _stateIndex[serviceId] = index;
             if (open)
             {
-                _pendingOps.Add(IndexOp.AddRow(state, record, position));
-                AppendChange(ChangeKind.New, serviceId, record, null, id, replay);
+                _pendingOps.Add(IndexOp.AddRow(index, record, position));
                 return IngestDisposition.New;
             }
 
             return IngestDisposition.Gone;
         }
 
+        ref var state = ref _states.At(index);
+        var older = timestamp <= state.LastSeen;
+        var wasLive = state.Live;
+        var hash = open && !older ? ContentHash(record) : 0;
+        var change = older ? ChangeKind.Unspecified
+            : !open ? (wasLive ? ChangeKind.Gone : ChangeKind.Unspecified)
+            : !wasLive ? (state.EverLive ? ChangeKind.Returned : ChangeKind.New)
+            : hash != state.ContentHash ? ChangeKind.Changed : ChangeKind.Unspecified;
+        position = Append(record, idNumber, state.LatestPosition, change, change == ChangeKind.Changed ? state.CurrentPosition : 0, position);
+
         state.LatestPosition = position;
         state.LatestId = idNumber;
         state.Observations++;
-        if (timestamp <= state.LastSeen)
+        if (older)
         {
             // An older observation arriving late: history only, but it may move first_seen back.
             state.FirstSeen = Math.Min(state.FirstSeen, timestamp);
-            _pendingOps.Add(IndexOp.Touch(state));
+            _pendingOps.Add(IndexOp.Touch(index));
             return IngestDisposition.History;
         }
 
@@ -446,84 +550,58 @@ public sealed class EmbeddedStore : IExposureStore
 
             state.Live = false;
             state.CurrentPosition = position;
-            _pendingOps.Add(IndexOp.DeleteCurrent(state));
-            AppendChange(ChangeKind.Gone, serviceId, record, null, id, replay);
+            _pendingOps.Add(IndexOp.DeleteCurrent(index));
             return IngestDisposition.Gone;
         }
 
-        var hash = ContentHash(record);
-        var wasLive = state.Live;
-        var previousPosition = state.CurrentPosition;
         state.Live = true;
+        state.EverLive = true;
         state.CurrentPosition = position;
         if (wasLive)
         {
-            _pendingOps.Add(IndexOp.DeleteCurrent(state));
+            _pendingOps.Add(IndexOp.DeleteCurrent(index));
         }
 
-        _pendingOps.Add(IndexOp.AddRow(state, record, position));
-        if (!wasLive)
-        {
-            state.ContentHash = hash;
-            AppendChange(ChangeKind.Returned, serviceId, record, null, id, replay);
-            return IngestDisposition.New;
-        }
-
-        if (hash != state.ContentHash)
-        {
-            state.ContentHash = hash;
-            AppendChange(ChangeKind.Changed, serviceId, record, replay ? null : previousPosition, id, replay);
-        }
-
-        return IngestDisposition.Updated;
+        _pendingOps.Add(IndexOp.AddRow(index, record, position));
+        state.ContentHash = hash;
+        return wasLive ? IngestDisposition.Updated : IngestDisposition.New;
     }
 
-    private long AppendObservation(ServiceRecord record, string id, long previous)
+    /// <summary>
+    /// Appends one observation frame, marked with its change, unless replaying (then returns the known position and
+    /// records the change mark). The message objects and the buffer are reused: nothing is allocated per record.
+    /// </summary>
+    private long Append(ServiceRecord record, UInt128 id, long previous, ChangeKind change, long replaced, long knownPosition)
     {
-        var entry = new LogEntry { Observation = new LoggedObservation { Record = record, RecordId = id, Previous = (ulong)previous } };
-        return _log.Append(entry.ToByteArray());
-    }
-
-    private void AppendChange(ChangeKind kind, ServiceId serviceId, ServiceRecord record, long? previousPosition, string id, bool replay)
-    {
-        if (replay)
+        long position;
+        if (knownPosition >= 0)
         {
-            return; // change events are in the log already
+            position = knownPosition;
+        }
+        else
+        {
+            _frame.Record = record;
+            _frame.RecordId = RecordIdentity.ToText(id);
+            _frame.Previous = (ulong)previous;
+            _frame.Change = change;
+            _frame.Replaced = (ulong)replaced;
+            var size = _frameEntry.CalculateSize();
+            if (_frameBuffer.Length < size)
+            {
+                _frameBuffer = new byte[Math.Max(size, _frameBuffer.Length * 2)];
+            }
+
+            _frameEntry.WriteTo(_frameBuffer.AsSpan(0, size));
+            position = _log.Append(_frameBuffer.AsSpan(0, size));
+            _frame.Record = null;
         }
 
-        var change = new ChangeEvent
+        if (change != ChangeKind.Unspecified)
         {
-            Id = (ulong)_changePositions.Count + 1,
-            Kind = kind,
-            Key = serviceId.ToKey(),
-            Timestamp = record.Timestamp,
-            NewProduct = record.Product,
-            NewVersion = record.Version,
-            RecordId = id,
-        };
-
-        if (previousPosition is { } previous && previous != 0)
-        {
-            var old = LogEntry.Parser.ParseFrom(_log.Read(previous)).Observation.Record;
-            change.OldProduct = old.Product;
-            change.OldVersion = old.Version;
-            if (!old.Data.Equals(record.Data))
-            {
-                change.ChangedFields.Add("data");
-            }
-
-            if (old.Product != record.Product)
-            {
-                change.ChangedFields.Add("product");
-            }
-
-            if (old.Version != record.Version)
-            {
-                change.ChangedFields.Add("version");
-            }
+            _changePositions.Add(position);
         }
 
-        _changePositions.Add(_log.Append(new LogEntry { Change = change }.ToByteArray()));
+        return position;
     }
 
     private void Replay(long position, ReadOnlySpan<byte> payload)
@@ -535,12 +613,16 @@ public sealed class EmbeddedStore : IExposureStore
             {
                 var record = entry.Observation.Record;
                 var serviceId = ServiceId.Of(record);
-                _states.TryGetValue(serviceId, out var state);
-                var idNumber = UInt128.Parse(entry.Observation.RecordId, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-                Apply(serviceId, state, record, entry.Observation.RecordId, idNumber, ServiceIndex.ToMicros(record.Timestamp), IsOpen(record.Outcome), position, replay: true);
+                var known = _stateIndex.TryGetValue(serviceId, out var stateIndex);
+                if (!RecordIdentity.TryParse(entry.Observation.RecordId, out var idNumber))
+                {
+                    throw new StoreCorruptException($"store log observation at position {position} has a malformed record id '{entry.Observation.RecordId}'");
+                }
+                Apply(serviceId, known ? stateIndex : -1, record, idNumber, ServiceIndex.ToMicros(record.Timestamp), IsOpen(record.Outcome), position);
                 if (_pendingOps.Count >= 100_000)
                 {
-                    ApplyPendingOps();
+                    ApplyOps(_pendingOps);
+                    _pendingOps = [];
                 }
 
                 break;
@@ -552,9 +634,9 @@ public sealed class EmbeddedStore : IExposureStore
         }
     }
 
-    private void ApplyPendingOps()
+    private void ApplyOps(List<IndexOp> ops)
     {
-        if (_pendingOps.Count == 0)
+        if (ops.Count == 0)
         {
             return;
         }
@@ -562,9 +644,9 @@ public sealed class EmbeddedStore : IExposureStore
         _indexLock.EnterWriteLock();
         try
         {
-            foreach (var op in _pendingOps)
+            foreach (var op in ops)
             {
-                var state = op.State;
+                ref var state = ref _states.At(op.State);
                 switch (op.Kind)
                 {
                     case IndexOpKind.AddRow:
@@ -591,15 +673,14 @@ public sealed class EmbeddedStore : IExposureStore
         finally
         {
             _indexLock.ExitWriteLock();
-            _pendingOps.Clear();
         }
     }
 
     /// <summary>
-    /// Rebuilds the index without tombstoned rows once they outnumber live ones. Runs on the writer (no ingest
-    /// meanwhile); queries keep using the old index until the swap.
+    /// Rebuilds the index without tombstoned rows once they outnumber live ones. Runs in stage 2 holding the writer
+    /// gate, so stage 1 pauses and every committed group has been applied; queries use the old index until the swap.
     /// </summary>
-    private void MaybeCompact()
+    private async Task MaybeCompactAsync()
     {
         var index = _index;
         var dead = index.RowCount - index.LiveRows;
@@ -608,12 +689,44 @@ public sealed class EmbeddedStore : IExposureStore
             return;
         }
 
+        await _writerGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            // Groups committed while we waited must be applied before rows are renumbered.
+            while (_committed.Reader.TryRead(out var group))
+            {
+                ApplyOps(group.Ops);
+                for (var i = 0; i < group.Batch.Count; i++)
+                {
+                    group.Batch[i].Completion.TrySetResult(new IngestResult(group.Results[i]));
+                }
+            }
+
+            Compact();
+        }
+        finally
+        {
+            _writerGate.Release();
+        }
+    }
+
+    private void Compact()
+    {
         var fresh = new ServiceIndex();
-        var live = _states.Values.Where(s => s.Row >= 0).OrderBy(s => s.Row).ToList();
+        var live = new List<int>(_index.LiveRows);
+        for (var i = 0; i < _states.Count; i++)
+        {
+            if (_states[i].Row >= 0)
+            {
+                live.Add(i);
+            }
+        }
+
+        live.Sort((a, b) => _states[a].Row.CompareTo(_states[b].Row));
         var newRows = new int[live.Count];
         for (var i = 0; i < live.Count; i++)
         {
-            var state = live[i];
+            var state = _states[live[i]];
             var record = LogEntry.Parser.ParseFrom(_log.Read(state.CurrentPosition)).Observation.Record;
             newRows[i] = fresh.Add(record, state.CurrentPosition, state.FirstSeen, state.LastSeen, state.Observations);
         }
@@ -624,7 +737,7 @@ public sealed class EmbeddedStore : IExposureStore
             _index = fresh;
             for (var i = 0; i < live.Count; i++)
             {
-                live[i].Row = newRows[i];
+                _states.At(live[i]).Row = newRows[i];
             }
         }
         finally
@@ -633,11 +746,12 @@ public sealed class EmbeddedStore : IExposureStore
         }
     }
 
-    private bool ChainContains(long position, string id)
+    private bool ChainContains(long position, UInt128 id)
     {
+        var text = RecordIdentity.ToText(id);
         foreach (var (_, observation) in WalkChain(position))
         {
-            if (string.Equals(observation.RecordId, id, StringComparison.Ordinal))
+            if (string.Equals(observation.RecordId, text, StringComparison.Ordinal))
             {
                 return true;
             }
@@ -653,6 +767,8 @@ public sealed class EmbeddedStore : IExposureStore
     private static int ContentHash(ServiceRecord record)
         => HashCode.Combine(MurmurHash3.Hash32(record.Data.Span), record.Product, record.Version);
 
+    private sealed record CommittedGroup(List<PendingIngest> Batch, List<IngestDisposition[]> Results, List<IndexOp> Ops);
+
     private sealed class PendingIngest(IReadOnlyList<ServiceRecord> records)
     {
         public IReadOnlyList<ServiceRecord> Records { get; } = records;
@@ -667,13 +783,13 @@ public sealed class EmbeddedStore : IExposureStore
         Touch,
     }
 
-    private readonly record struct IndexOp(IndexOpKind Kind, ServiceState State, ServiceRecord? Record, long Position)
+    private readonly record struct IndexOp(IndexOpKind Kind, int State, ServiceRecord? Record, long Position)
     {
-        public static IndexOp AddRow(ServiceState state, ServiceRecord record, long position) => new(IndexOpKind.AddRow, state, record, position);
+        public static IndexOp AddRow(int state, ServiceRecord record, long position) => new(IndexOpKind.AddRow, state, record, position);
 
-        public static IndexOp DeleteCurrent(ServiceState state) => new(IndexOpKind.DeleteCurrent, state, null, 0);
+        public static IndexOp DeleteCurrent(int state) => new(IndexOpKind.DeleteCurrent, state, null, 0);
 
-        public static IndexOp Touch(ServiceState state) => new(IndexOpKind.Touch, state, null, 0);
+        public static IndexOp Touch(int state) => new(IndexOpKind.Touch, state, null, 0);
     }
 }
 
@@ -697,30 +813,36 @@ internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Tra
     }
 }
 
-/// <summary>The writer's knowledge of one service (never read by queries).</summary>
-internal sealed class ServiceState(ServiceId id)
+/// <summary>The writer's knowledge of one service (never read by queries). A struct: millions of them cost the GC nothing.</summary>
+internal struct ServiceState
 {
-    public ServiceId Id { get; } = id;
+    public ServiceId Id;
 
     /// <summary>Row in the query index, or -1. Only changed when index ops apply (after commit).</summary>
-    public int Row { get; set; } = -1;
+    public int Row;
 
     /// <summary>Open as of the newest observation (decided before commit).</summary>
-    public bool Live { get; set; }
+    public bool Live;
 
-    public long FirstSeen { get; set; }
+    /// <summary>Was ever open (so a later open observation is RETURNED rather than NEW).</summary>
+    public bool EverLive;
 
-    public long LastSeen { get; set; }
+    public long FirstSeen;
 
-    public long LatestPosition { get; set; }
+    public long LastSeen;
 
-    public long CurrentPosition { get; set; }
+    public long LatestPosition;
 
-    public UInt128 LatestId { get; set; }
+    public long CurrentPosition;
 
-    public UInt128 CurrentId { get; set; }
+    public UInt128 LatestId;
 
-    public int ContentHash { get; set; }
+    public UInt128 CurrentId;
 
-    public uint Observations { get; set; }
+    public int ContentHash;
+
+    public uint Observations;
+
+    /// <summary>The next older service state of the same address, or -1.</summary>
+    public int PreviousOfHost;
 }

@@ -40,7 +40,7 @@ public sealed record DocumentField(
     Func<ServiceRecord, string?>? Text = null,
     Func<ServiceRecord, int?>? Integer = null,
     Func<ServiceRecord, bool>? Boolean = null,
-    Func<ServiceRecord, IEnumerable<string>>? Many = null);
+    Action<ServiceRecord, List<string>>? Many = null);
 
 /// <summary>
 /// The store-side half of the filter catalog: every filter of <see cref="ExposureIndex.Query.FilterCatalog.Default"/>
@@ -56,16 +56,16 @@ public static class DocumentFields
         new("net", StoreFieldKind.Address),
         new("product", StoreFieldKind.Keyword, Text: r => r.Product),
         new("version", StoreFieldKind.Keyword, Text: r => r.Version),
-        new("hostname", StoreFieldKind.MultiKeyword, Many: r => r.Hostnames.Select(h => h.ToLowerInvariant())),
-        new("domain", StoreFieldKind.MultiKeyword, Many: r => r.Domains.Select(h => h.ToLowerInvariant())),
+        new("hostname", StoreFieldKind.MultiKeyword, Many: (r, into) => AddLower(r.Hostnames, into)),
+        new("domain", StoreFieldKind.MultiKeyword, Many: (r, into) => AddLower(r.Domains, into)),
         new("transport", StoreFieldKind.Keyword, Text: r => TransportNames.ToText(r.Transport)),
         new("hash", StoreFieldKind.Integer, Integer: r => MurmurHash3.Hash32(r.Data.Span)),
         new("os", StoreFieldKind.Keyword, Text: r => r.Os),
-        new("module", StoreFieldKind.Keyword, Text: r => string.IsNullOrEmpty(r.Module) ? null : r.Module.ToLowerInvariant()),
-        new("tag", StoreFieldKind.MultiKeyword, Many: r => r.Tags),
-        new("cpe", StoreFieldKind.MultiKeyword, Many: r => r.Cpe23.Select(c => c.ToLowerInvariant())),
+        new("module", StoreFieldKind.Keyword, Text: r => string.IsNullOrEmpty(r.Module) ? null : Lower(r.Module)),
+        new("tag", StoreFieldKind.MultiKeyword, Many: (r, into) => into.AddRange(r.Tags)),
+        new("cpe", StoreFieldKind.MultiKeyword, Many: (r, into) => AddLower(r.Cpe23, into)),
         new("source", StoreFieldKind.Keyword, Text: r => BannerJson.SourceName(r.Source)),
-        new("country", StoreFieldKind.Keyword, Text: r => r.Location?.CountryCode?.ToUpperInvariant()),
+        new("country", StoreFieldKind.Keyword, Text: r => r.Location is { CountryCode.Length: > 0 } l ? Upper(l.CountryCode) : null),
         new("city", StoreFieldKind.Keyword, Text: r => r.Location?.City),
         new("region", StoreFieldKind.Keyword, Text: r => r.Location?.RegionCode),
         new("asn", StoreFieldKind.Keyword, Text: r => NormalizeAsn(r.Asn)),
@@ -82,19 +82,92 @@ public static class DocumentFields
         new("ssl.cert.subject.cn", StoreFieldKind.Keyword, Text: r => Leaf(r)?.Subject?.CommonName),
         new("ssl.cert.issuer.cn", StoreFieldKind.Keyword, Text: r => Leaf(r)?.Issuer?.CommonName),
         new("ssl.cert.serial", StoreFieldKind.Keyword, Text: r => SerialToDecimal(Leaf(r)?.Serial)),
-        new("ssl.cert.fingerprint", StoreFieldKind.MultiKeyword, Many: r => Leaf(r) is { } c ? new[] { c.Sha1, c.Sha256 }.Where(s => !string.IsNullOrEmpty(s)).Select(s => s.Replace(":", string.Empty, StringComparison.Ordinal).ToLowerInvariant()) : []),
+        new("ssl.cert.fingerprint", StoreFieldKind.MultiKeyword, Many: (r, into) => AddFingerprints(Leaf(r), into)),
         new("ssl.cert.expired", StoreFieldKind.Boolean, Boolean: r => Leaf(r) is { Expired: true }),
-        new("ssl.version", StoreFieldKind.MultiKeyword, Many: r => r.Ssl is null ? [] : r.Ssl.Versions.Count > 0 ? r.Ssl.Versions.Where(v => !v.StartsWith('-')) : string.IsNullOrEmpty(r.Ssl.Version) ? [] : [r.Ssl.Version]),
+        new("ssl.version", StoreFieldKind.MultiKeyword, Many: (r, into) => AddTlsVersions(r.Ssl, into)),
         new("ssl.cipher.name", StoreFieldKind.Keyword, Text: r => r.Ssl?.Cipher),
-        new("ssl.ja3s", StoreFieldKind.Keyword, Text: r => r.Ssl?.Ja3S?.ToLowerInvariant()),
-        new("ssh.hassh", StoreFieldKind.Keyword, Text: r => r.Ssh?.Hassh?.ToLowerInvariant()),
+        new("ssl.ja3s", StoreFieldKind.Keyword, Text: r => r.Ssl is { Ja3S.Length: > 0 } t ? Lower(t.Ja3S) : null),
+        new("ssh.hassh", StoreFieldKind.Keyword, Text: r => r.Ssh is { Hassh.Length: > 0 } h ? Lower(h.Hassh) : null),
         new("ssh.type", StoreFieldKind.Keyword, Text: r => r.Ssh?.Type),
-        new("ssh.fingerprint", StoreFieldKind.MultiKeyword, Many: r => r.Ssh is { } s ? new[] { s.Fingerprint?.ToLowerInvariant(), s.FingerprintSha256 }.Where(v => !string.IsNullOrEmpty(v)).Select(v => v!) : []),
+        new("ssh.fingerprint", StoreFieldKind.MultiKeyword, Many: (r, into) => AddSshFingerprints(r.Ssh, into)),
     ];
 
     private static readonly Dictionary<string, DocumentField> ByName = All.ToDictionary(f => f.Name, StringComparer.OrdinalIgnoreCase);
 
     public static bool TryGet(string name, out DocumentField field) => ByName.TryGetValue(name, out field!);
+
+    // Allocation-free helpers for the ingest hot path: strings already in canonical case are reused as they are.
+    private static string Lower(string value) => value.AsSpan().IndexOfAnyInRange('A', 'Z') < 0 && System.Text.Ascii.IsValid(value) ? value : value.ToLowerInvariant();
+
+    private static string Upper(string value) => value.AsSpan().IndexOfAnyInRange('a', 'z') < 0 && System.Text.Ascii.IsValid(value) ? value : value.ToUpperInvariant();
+
+    private static void AddLower(IReadOnlyList<string> values, List<string> into)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            into.Add(Lower(values[i]));
+        }
+    }
+
+    private static void AddFingerprints(Certificate? cert, List<string> into)
+    {
+        if (cert is null)
+        {
+            return;
+        }
+
+        foreach (var fingerprint in (ReadOnlySpan<string>)[cert.Sha1, cert.Sha256])
+        {
+            if (!string.IsNullOrEmpty(fingerprint))
+            {
+                into.Add(Lower(fingerprint.Contains(':', StringComparison.Ordinal) ? fingerprint.Replace(":", string.Empty, StringComparison.Ordinal) : fingerprint));
+            }
+        }
+    }
+
+    private static void AddTlsVersions(TlsSection? ssl, List<string> into)
+    {
+        if (ssl is null)
+        {
+            return;
+        }
+
+        if (ssl.Versions.Count == 0)
+        {
+            if (!string.IsNullOrEmpty(ssl.Version))
+            {
+                into.Add(ssl.Version);
+            }
+
+            return;
+        }
+
+        foreach (var version in ssl.Versions)
+        {
+            if (!version.StartsWith('-'))
+            {
+                into.Add(version);
+            }
+        }
+    }
+
+    private static void AddSshFingerprints(SshSection? ssh, List<string> into)
+    {
+        if (ssh is null)
+        {
+            return;
+        }
+
+        if (!string.IsNullOrEmpty(ssh.Fingerprint))
+        {
+            into.Add(Lower(ssh.Fingerprint));
+        }
+
+        if (!string.IsNullOrEmpty(ssh.FingerprintSha256))
+        {
+            into.Add(ssh.FingerprintSha256);
+        }
+    }
 
     public static Certificate? Leaf(ServiceRecord record) => record.Ssl is { Chain.Count: > 0 } ssl ? ssl.Chain[0] : null;
 
@@ -104,6 +177,11 @@ public static class DocumentFields
         if (string.IsNullOrWhiteSpace(asn))
         {
             return null;
+        }
+
+        if (asn.Length > 2 && asn[0] == 'A' && asn[1] == 'S' && asn[2] != '0' && asn.AsSpan(2).IndexOfAnyExceptInRange('0', '9') < 0 && asn.Length <= 12)
+        {
+            return asn; // already canonical: no allocation on the hot path
         }
 
         var digits = asn.StartsWith("AS", StringComparison.OrdinalIgnoreCase) ? asn[2..] : asn;

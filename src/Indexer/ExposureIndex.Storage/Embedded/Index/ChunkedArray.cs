@@ -21,6 +21,9 @@ internal sealed class ChunkedArray<T>
         set => _chunks[index >> ChunkShift][index & ChunkMask] = value;
     }
 
+    /// <summary>A reference to element <paramref name="index"/>, for in-place updates of struct elements.</summary>
+    public ref T At(int index) => ref _chunks[index >> ChunkShift][index & ChunkMask];
+
     public void Add(T value)
     {
         var chunk = Count >> ChunkShift;

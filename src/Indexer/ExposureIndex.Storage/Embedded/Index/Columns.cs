@@ -95,15 +95,16 @@ internal sealed class MultiDictColumn
 
     public ValueDictionary Values { get; } = new();
 
-    public void Append(IEnumerable<string> values)
+    public void Append(List<string> values)
     {
+        var rowStart = _valueCount;
         _start.Add((int)Math.Min(_valueCount, int.MaxValue));
-        foreach (var value in values.Distinct(StringComparer.Ordinal))
+        foreach (var value in values)
         {
             var id = Values.GetOrAdd(value);
-            if (id == 0)
+            if (id == 0 || ContainsSince(rowStart, id))
             {
-                continue;
+                continue; // empty, or the same value twice in one document
             }
 
             var chunk = (int)(_valueCount >> 16);
@@ -115,6 +116,19 @@ internal sealed class MultiDictColumn
             _valueChunks[chunk][(int)(_valueCount & 0xFFFF)] = id;
             _valueCount++;
         }
+    }
+
+    private bool ContainsSince(long start, int id)
+    {
+        for (var i = start; i < _valueCount; i++)
+        {
+            if (ValueAtIndex(i) == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     public IEnumerable<string> ValuesAt(int row)

@@ -3,101 +3,157 @@ using System.Runtime.InteropServices;
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
-/// An inverted index from word to the rows containing it. Rows only ever grow, so each posting list is an
-/// append-only sorted array. A word seen once keeps its row inline (most banner words are rare: session
-/// ids, ETags), which keeps the memory per unique word small.
+/// An inverted index from word (and adjacent word pair) hash to the rows containing it. Rows only ever grow, so
+/// each posting list is an append-only sorted sequence.
+/// <para>Memory layout is chosen for the garbage collector: posting lists live in a few large int arenas as chains
+/// of blocks (sizes 4, 8, ..., 256), and the map holds plain structs, so millions of lists add no objects for the
+/// GC to trace. A word seen once keeps its row inline in the map (most banner words are rare: ETags, ids).</para>
 /// </summary>
 internal sealed class PostingIndex
 {
-    private readonly Dictionary<ulong, Posting> _postings = new();
+    private const int ChunkShift = 20;
+    private const int ChunkSize = 1 << ChunkShift;
+    private const int Header = 3; // next block address (lo, hi), used count; capacity follows from the size class
+    private const int MaxBlock = 256;
 
-    public int DistinctTokens => _postings.Count;
+    private readonly Dictionary<ulong, Entry> _entries = new();
+    private readonly List<int[]> _chunks = [];
+    private long _top = ChunkSize * -1L;
+
+    public int DistinctTokens => _entries.Count;
 
     public long PostingCount { get; private set; }
 
-    /// <summary>Adds <paramref name="row"/> (greater than every row added before) for each distinct token.</summary>
-    public void Add(int row, List<string> tokens)
+    public long ArenaBytes => (long)_chunks.Count * ChunkSize * sizeof(int);
+
+    /// <summary>Adds <paramref name="row"/> (greater than every row added before) for each word and each adjacent pair.</summary>
+    public void Add(int row, List<ulong> words)
     {
-        foreach (var token in tokens)
+        for (var i = 0; i < words.Count; i++)
         {
-            ref var posting = ref CollectionsMarshal.GetValueRefOrAddDefault(_postings, Tokenizer.Hash(token), out var exists);
-            if (!exists)
+            AddKey(row, words[i]);
+            if (i > 0)
             {
-                posting = new Posting { First = row, Count = 1 };
-                PostingCount++;
-                continue;
+                AddKey(row, Tokenizer.Bigram(words[i - 1], words[i]));
+            }
+        }
+    }
+
+    /// <summary>Sets the rows containing the word (or word pair) <paramref name="key"/> in <paramref name="result"/>.</summary>
+    public void Collect(ulong key, Bitset result)
+    {
+        if (!_entries.TryGetValue(key, out var entry))
+        {
+            return;
+        }
+
+        if (entry.Count == 1)
+        {
+            if (entry.Last < result.Length)
+            {
+                result.Set(entry.Last);
             }
 
-            if (posting.Last == row)
+            return;
+        }
+
+        for (var block = entry.Head; block >= 0;)
+        {
+            var (chunk, offset) = Split(block);
+            var used = chunk[offset + 2];
+            for (var i = 0; i < used; i++)
             {
-                continue; // the same word twice in one document
+                var row = chunk[offset + Header + i];
+                if (row >= result.Length)
+                {
+                    return;
+                }
+
+                result.Set(row);
             }
 
-            posting.Append(row);
+            block = ((long)chunk[offset + 1] << 32) | (uint)chunk[offset];
+        }
+    }
+
+    public int Frequency(ulong key) => _entries.TryGetValue(key, out var entry) ? entry.Count : 0;
+
+    private void AddKey(int row, ulong key)
+    {
+        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out var exists);
+        if (!exists)
+        {
+            entry = new Entry { Count = 1, Last = row, Head = -1, Tail = -1, TailCapacity = 0 };
             PostingCount++;
-        }
-    }
-
-    /// <summary>Sets the rows containing <paramref name="token"/> in <paramref name="result"/>.</summary>
-    public void Collect(string token, Bitset result)
-    {
-        if (!_postings.TryGetValue(Tokenizer.Hash(token), out var posting))
-        {
             return;
         }
 
-        if (posting.Count == 1)
+        if (entry.Last == row)
         {
-            if (posting.First < result.Length)
-            {
-                result.Set(posting.First);
-            }
-
-            return;
+            return; // the same word twice in one document
         }
 
-        var rows = posting.Rest!;
-        for (var i = 0; i < posting.Count; i++)
+        if (entry.Count == 1)
         {
-            var row = rows[i];
-            if (row >= result.Length)
-            {
-                break;
-            }
-
-            result.Set(row);
+            // Second occurrence: the inline row moves into a first block.
+            entry.Head = entry.Tail = Allocate(4);
+            entry.TailCapacity = 4;
+            Append(entry.Tail, entry.Last);
         }
+
+        var (chunk, offset) = Split(entry.Tail);
+        if (chunk[offset + 2] == entry.TailCapacity)
+        {
+            var capacity = Math.Min(MaxBlock, entry.TailCapacity * 2);
+            var next = Allocate(capacity);
+            chunk[offset] = (int)next;
+            chunk[offset + 1] = (int)(next >> 32);
+            entry.Tail = next;
+            entry.TailCapacity = capacity;
+        }
+
+        Append(entry.Tail, row);
+        entry.Last = row;
+        entry.Count++;
+        PostingCount++;
     }
 
-    public int Frequency(string token) => _postings.TryGetValue(Tokenizer.Hash(token), out var p) ? p.Count : 0;
-
-    public void Clear()
+    private void Append(long block, int row)
     {
-        _postings.Clear();
-        PostingCount = 0;
+        var (chunk, offset) = Split(block);
+        chunk[offset + Header + chunk[offset + 2]] = row;
+        chunk[offset + 2]++;
     }
 
-    private struct Posting
+    private long Allocate(int capacity)
     {
-        public int First;
+        var size = Header + capacity;
+        var chunkIndex = (int)(_top >> ChunkShift);
+        var offset = (int)(_top & (ChunkSize - 1));
+        if (_top < 0 || offset + size > ChunkSize)
+        {
+            _chunks.Add(new int[ChunkSize]);
+            chunkIndex = _chunks.Count - 1;
+            offset = 0;
+        }
+
+        var address = ((long)chunkIndex << ChunkShift) | (uint)offset;
+        var chunk = _chunks[chunkIndex];
+        chunk[offset] = -1;
+        chunk[offset + 1] = -1;
+        chunk[offset + 2] = 0;
+        _top = address + size;
+        return address;
+    }
+
+    private (int[] Chunk, int Offset) Split(long address) => (_chunks[(int)(address >> ChunkShift)], (int)(address & (ChunkSize - 1)));
+
+    private struct Entry
+    {
         public int Count;
-        public int[]? Rest;
-
-        public readonly int Last => Count == 1 ? First : Rest![Count - 1];
-
-        public void Append(int row)
-        {
-            if (Rest is null)
-            {
-                Rest = new int[4];
-                Rest[0] = First;
-            }
-            else if (Count == Rest.Length)
-            {
-                Array.Resize(ref Rest, Rest.Length * 2);
-            }
-
-            Rest[Count++] = row;
-        }
+        public int Last;
+        public long Head;
+        public long Tail;
+        public int TailCapacity;
     }
 }

@@ -29,8 +29,11 @@ internal sealed class ServiceIndex
     private readonly LongColumn _observations = new();
     private readonly RowFlags _deleted = new();
     private readonly PostingIndex _words = new();
-    private readonly Dictionary<UInt128, List<int>> _rowsByIp = new();
-    private readonly List<string> _tokenScratch = new(256);
+    // Host map without per-host objects: the newest row of each address, and a chain to that address's older rows.
+    private readonly Dictionary<UInt128, HostRows> _hosts = new();
+    private readonly ChunkedArray<int> _previousRowOfHost = new();
+    private readonly List<ulong> _wordScratch = new(256);
+    private readonly List<string> _manyScratch = new(16);
 
     public ServiceIndex()
     {
@@ -56,7 +59,7 @@ internal sealed class ServiceIndex
 
     public int LiveRows { get; private set; }
 
-    public int Hosts => _rowsByIp.Count;
+    public int Hosts => _hosts.Count;
 
     public long WordPostings => _words.PostingCount;
 
@@ -73,7 +76,9 @@ internal sealed class ServiceIndex
                     dict.Append(field.Text!(record));
                     break;
                 case MultiDictColumn multi:
-                    multi.Append(field.Many!(record));
+                    _manyScratch.Clear();
+                    field.Many!(record, _manyScratch);
+                    multi.Append(_manyScratch);
                     break;
                 case IntColumn integer:
                     integer.Append(field.Integer!(record));
@@ -92,12 +97,14 @@ internal sealed class ServiceIndex
         _position.Append(position);
         _observations.Append(observations);
 
-        _tokenScratch.Clear();
-        Tokenizer.Tokenize(BannerText.Decode(record.Data.Span), _tokenScratch);
-        _words.Add(row, _tokenScratch);
+        _wordScratch.Clear();
+        Tokenizer.WordHashes(BannerText.Decode(record.Data.Span), _wordScratch);
+        _words.Add(row, _wordScratch);
 
-        ref var rows = ref CollectionsMarshal.GetValueRefOrAddDefault(_rowsByIp, ip, out _);
-        (rows ??= new List<int>(2)).Add(row);
+        ref var host = ref CollectionsMarshal.GetValueRefOrAddDefault(_hosts, ip, out var known);
+        _previousRowOfHost.Add(known ? host.Newest : -1);
+        host.Newest = row;
+        host.Live = known ? host.Live + 1 : 1;
 
         RowCount++;
         LiveRows++;
@@ -115,13 +122,10 @@ internal sealed class ServiceIndex
         _deleted.Set(row);
         LiveRows--;
         var ip = _ip[row];
-        if (_rowsByIp.TryGetValue(ip, out var rows))
+        ref var host = ref CollectionsMarshal.GetValueRefOrNullRef(_hosts, ip);
+        if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref host) && --host.Live == 0)
         {
-            rows.Remove(row);
-            if (rows.Count == 0)
-            {
-                _rowsByIp.Remove(ip);
-            }
+            _hosts.Remove(ip);
         }
     }
 
@@ -138,8 +142,25 @@ internal sealed class ServiceIndex
 
     public (long FirstSeen, long LastSeen, uint Observations) SeenOf(int row) => (_firstSeen[row], _lastSeen[row], (uint)_observations[row]);
 
+    /// <summary>The live rows of one address, newest first (the chain also passes tombstoned rows, which are skipped).</summary>
     public IReadOnlyList<int> RowsOf(IPAddress address)
-        => _rowsByIp.TryGetValue(IpNumbers.ToUInt128(address), out var rows) ? rows.ToArray() : [];
+    {
+        if (!_hosts.TryGetValue(IpNumbers.ToUInt128(address), out var host))
+        {
+            return [];
+        }
+
+        var rows = new List<int>(Math.Min(host.Live, 64));
+        for (var row = host.Newest; row >= 0 && rows.Count < host.Live; row = _previousRowOfHost[row])
+        {
+            if (!_deleted[row])
+            {
+                rows.Add(row);
+            }
+        }
+
+        return rows;
+    }
 
     /// <summary>The rows matching <paramref name="query"/> among the first <paramref name="rowLimit"/> rows, tombstones removed.</summary>
     public Bitset Evaluate(QueryNode query, int rowLimit, Func<int, string> dataOfRow)
@@ -385,8 +406,8 @@ internal sealed class ServiceIndex
                 return values.Match(wildcard.Pattern.IsMatch);
             case PhraseValue phrase:
             {
-                var tokens = Tokenizer.Tokenize(phrase.Text);
-                return values.Match(s => Tokenizer.ContainsPhrase(s, tokens));
+                var words = Tokenizer.WordHashes(phrase.Text);
+                return values.Match(s => Tokenizer.ContainsPhrase(s, words));
             }
 
             default:
@@ -396,35 +417,37 @@ internal sealed class ServiceIndex
 
     private Bitset EvaluateText(TextNode node, int rows, Func<int, string> dataOfRow)
     {
-        var tokens = Tokenizer.Tokenize(node.Text);
+        var words = Tokenizer.WordHashes(node.Text);
         var result = new Bitset(rows);
-        if (tokens.Count == 0)
+        if (words.Count == 0)
         {
             // The query language rejects wordless free text; a hand-built node gets a clear error, not a full scan.
             throw new StoreQueryException($"free text '{node.Text}' has no word to search for");
         }
 
-        // Rarest word first keeps the candidate set small.
-        var ordered = tokens.Distinct(StringComparer.Ordinal).OrderBy(_words.Frequency).ToList();
+        // Keys to intersect: the word itself, or every adjacent pair of a phrase (rarest first keeps sets small).
+        var keys = words.Count == 1 ? words : Enumerable.Range(1, words.Count - 1).Select(i => Tokenizer.Bigram(words[i - 1], words[i])).Distinct().ToList();
+        var ordered = keys.Distinct().OrderBy(_words.Frequency).ToList();
         _words.Collect(ordered[0], result);
-        foreach (var token in ordered.Skip(1))
+        foreach (var key in ordered.Skip(1))
         {
             var next = new Bitset(rows);
-            _words.Collect(token, next);
+            _words.Collect(key, next);
             result.And(next);
         }
 
-        if (tokens.Count == 1 && !node.Phrase)
+        if (words.Count <= 2)
         {
+            // One word, or a pair answered exactly by its bigram posting.
             return result;
         }
 
-        // Several words (or a quoted phrase) must appear together, in order: verify against the banners.
+        // Three or more words: consecutive pairs all occur; check they form one run, in order, in the banner.
         _deleted.RemoveFrom(result);
         var verified = new Bitset(rows);
         foreach (var row in result.Ascending())
         {
-            if (Tokenizer.ContainsPhrase(dataOfRow(row), tokens))
+            if (Tokenizer.ContainsPhrase(dataOfRow(row), words))
             {
                 verified.Set(row);
             }
@@ -432,6 +455,13 @@ internal sealed class ServiceIndex
 
         return verified;
     }
+}
+
+/// <summary>A host in the index: its newest row and how many of its rows are live.</summary>
+internal struct HostRows
+{
+    public int Newest;
+    public int Live;
 }
 
 /// <summary>IP addresses as unsigned 128-bit numbers; IPv4 maps into ::ffff:0:0/96 (RFC 4291 §2.5.5.2).</summary>

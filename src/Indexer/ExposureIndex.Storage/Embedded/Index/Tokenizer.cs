@@ -3,54 +3,45 @@ using ExposureIndex.Query;
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
-/// The embedded store's use of the query language's word rule: "Apache/2.4.57 (Debian)" gives apache, 2, 4,
-/// 57, debian. The same function tokenizes documents and queries, so a query word matches exactly the
-/// documents that contain it as a word.
+/// The embedded store's use of the query language's word rule (<see cref="TextTokenizer"/>): words are handled
+/// as 64-bit hashes computed by <see cref="TextTokenizer.WordHashes"/> for documents and queries alike, so a query
+/// word matches exactly the documents that contain it as a word. Adjacent word pairs are indexed too (bigrams),
+/// so a two-word phrase is answered from the index alone and longer phrases only verify a small candidate set.
 /// </summary>
 internal static class Tokenizer
 {
     /// <summary>Only the head of a banner is indexed; phrase checks read the whole banner.</summary>
     public const int MaxIndexedChars = 16 * 1024;
 
-    /// <summary>The query language's word rule (<see cref="TextTokenizer"/>), so documents and queries split alike.</summary>
-    public static void Tokenize(ReadOnlySpan<char> text, List<string> tokens)
-        => TextTokenizer.Tokenize(text.Length > MaxIndexedChars ? text[..MaxIndexedChars] : text, tokens);
+    public static void WordHashes(ReadOnlySpan<char> text, List<ulong> hashes)
+        => TextTokenizer.WordHashes(text.Length > MaxIndexedChars ? text[..MaxIndexedChars] : text, hashes);
 
-    public static List<string> Tokenize(string text)
+    public static List<ulong> WordHashes(string text)
     {
-        var tokens = new List<string>();
-        TextTokenizer.Tokenize(text.AsSpan(), tokens);
-        return tokens;
+        var hashes = new List<ulong>();
+        TextTokenizer.WordHashes(text.AsSpan(), hashes);
+        return hashes;
     }
 
-    /// <summary>A stable 64-bit token hash (FNV-1a over UTF-16 code units); postings are keyed by it.</summary>
-    public static ulong Hash(ReadOnlySpan<char> token)
-    {
-        var h = 14695981039346656037UL;
-        foreach (var ch in token)
-        {
-            h ^= ch;
-            h *= 1099511628211UL;
-        }
+    /// <summary>The key of an adjacent pair of words; mixed so it cannot coincide with single-word keys by construction.</summary>
+    public static ulong Bigram(ulong first, ulong second)
+        => System.Numerics.BitOperations.RotateLeft(first * 0x9E3779B97F4A7C15UL, 29) ^ (second + 0xD6E8FEB86659FD93UL) ^ 0xB16B16B16B16B16BUL;
 
-        return h;
-    }
-
-    /// <summary>True when the words of <paramref name="phrase"/> occur consecutively among the words of <paramref name="text"/>.</summary>
-    public static bool ContainsPhrase(string text, IReadOnlyList<string> phraseTokens)
+    /// <summary>True when the words of the phrase occur consecutively among the words of <paramref name="text"/>.</summary>
+    public static bool ContainsPhrase(string text, IReadOnlyList<ulong> phrase)
     {
-        if (phraseTokens.Count == 0)
+        if (phrase.Count == 0)
         {
             return true;
         }
 
-        var tokens = Tokenize(text);
-        for (var start = 0; start + phraseTokens.Count <= tokens.Count; start++)
+        var words = WordHashes(text);
+        for (var start = 0; start + phrase.Count <= words.Count; start++)
         {
             var all = true;
-            for (var j = 0; j < phraseTokens.Count; j++)
+            for (var j = 0; j < phrase.Count; j++)
             {
-                if (!string.Equals(tokens[start + j], phraseTokens[j], StringComparison.Ordinal))
+                if (words[start + j] != phrase[j])
                 {
                     all = false;
                     break;
@@ -65,5 +56,4 @@ internal static class Tokenizer
 
         return false;
     }
-
 }

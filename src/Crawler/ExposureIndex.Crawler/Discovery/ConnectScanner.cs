@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Sockets;
+using ExposureIndex.Contracts.V1;
+using ExposureIndex.Crawler.Checkpointing;
+using ExposureIndex.Crawler.RateLimiting;
+
+namespace ExposureIndex.Crawler.Discovery;
+
+/// <summary>Settings of <see cref="ConnectScanner"/>.</summary>
+internal sealed record ConnectScanOptions
+{
+    /// <summary>Connection attempts in flight at once.</summary>
+    public int Concurrency { get; init; } = 1024;
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Mark a position done as soon as discovery has an answer, open ports included. False when open ports go
+    /// on to identification and that stage completes them once their record is written.
+    /// </summary>
+    public bool CompleteOpenPositions { get; init; } = true;
+}
+
+/// <summary>
+/// The default discovery, open to any user: a full TCP connect per target at high concurrency, behind the
+/// global rate limit and the per-network cap. Open connections are closed at once with an RST (SO_LINGER 0),
+/// which frees the target's resources immediately and leaves no TIME_WAIT behind on our side to exhaust
+/// ephemeral ports. Triples it cannot probe (UDP) are reported <see cref="PortState.Unsupported"/>.
+/// </summary>
+internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? rate, NetworkConcurrencyLimiter? networks, TimeProvider time)
+{
+    public DiscoveryCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Scans what <paramref name="cursor"/> hands out until it is exhausted or <paramref name="stop"/> is
+    /// cancelled (then attempts in flight finish: the drain). Each answer goes to <paramref name="onResult"/>.
+    /// </summary>
+    public async Task RunAsync(SweepCursor cursor, Func<DiscoveryResult, ValueTask> onResult, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(cursor);
+        ArgumentNullException.ThrowIfNull(onResult);
+        var workers = (int)Math.Min((ulong)Math.Max(1, options.Concurrency), Math.Max(1, cursor.Count - cursor.Start));
+        var tasks = new Task[workers];
+        for (var i = 0; i < workers; i++)
+        {
+            tasks[i] = Task.Run(() => WorkAsync(cursor, onResult, stop), CancellationToken.None);
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+    }
+
+    private async Task WorkAsync(SweepCursor cursor, Func<DiscoveryResult, ValueTask> onResult, CancellationToken stop)
+    {
+        var timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        try
+        {
+            // Bounded: the cursor is finite and hands each position out once.
+            while (!stop.IsCancellationRequested && cursor.TryTake(out var position, out var target))
+            {
+                if (target.Transport != Transport.Tcp)
+                {
+                    await Report(new DiscoveryResult(position, target, PortState.Unsupported, "connect discovery probes TCP only")).ConfigureAwait(false);
+                    continue;
+                }
+
+                try
+                {
+                    if (rate is not null)
+                    {
+                        await rate.AcquireAsync(1, stop).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    // Taken but never tried: leave it below no checkpoint (it is not completed).
+                    return;
+                }
+
+                NetworkConcurrencyLimiter.Lease lease = default;
+                if (networks is not null)
+                {
+                    try
+                    {
+                        lease = await networks.AcquireAsync(target, stop).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                }
+
+                DiscoveryResult result;
+                using (lease)
+                {
+                    Counters.Attempt();
+                    result = await ConnectAsync(position, target, timeout).ConfigureAwait(false);
+                }
+
+                if (!timeout.TryReset())
+                {
+                    timeout.Dispose();
+                    timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+                }
+
+                await Report(result).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            timeout.Dispose();
+        }
+
+        async ValueTask Report(DiscoveryResult result)
+        {
+            Counters.Count(result.State);
+            await onResult(result).ConfigureAwait(false);
+            if (result.State != PortState.Open || options.CompleteOpenPositions)
+            {
+                cursor.Complete(result.Position);
+            }
+        }
+    }
+
+    private async ValueTask<DiscoveryResult> ConnectAsync(ulong position, Targeting.ScanTriple target, CancellationTokenSource timeout)
+    {
+        var address = target.Address;
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        timeout.CancelAfter(options.ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(address, target.Port), timeout.Token).ConfigureAwait(false);
+            // Abortive close: RST instead of FIN, no TIME_WAIT (RFC 793 §3.5 "abort").
+            socket.LingerState = new LingerOption(true, 0);
+            return new DiscoveryResult(position, target, PortState.Open);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return new DiscoveryResult(position, target, PortState.Filtered, "connect timeout");
+        }
+        catch (SocketException e)
+        {
+            return new DiscoveryResult(position, target, Classify(e.SocketErrorCode), e.SocketErrorCode.ToString());
+        }
+    }
+
+    internal static PortState Classify(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused or SocketError.ConnectionReset => PortState.Closed,
+        SocketError.TimedOut => PortState.Filtered,
+        SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown or SocketError.NetworkDown => PortState.Unreachable,
+        _ => PortState.LocalError,
+    };
+}

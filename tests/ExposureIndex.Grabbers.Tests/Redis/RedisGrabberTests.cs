@@ -1,0 +1,62 @@
+using ExposureIndex.Contracts.V1;
+using ExposureIndex.Grabbers.Redis;
+using ExposureIndex.Grabbers.Tests.Support;
+using ExposureIndex.TestCommon;
+
+namespace ExposureIndex.Grabbers.Tests.Redis;
+
+public sealed class RedisGrabberTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = 30_000)]
+    public async Task GrabAsync_ServerWantingAuth_StopsWithoutSendingAuth()
+    {
+        await using var server = TestServer.Start(async (c, ct) =>
+        {
+            while ((await c.ReadAsync(ct)) is { Length: > 0 })
+            {
+                await c.WriteAsync("-NOAUTH Authentication required.\r\n"u8.ToArray(), ct);
+            }
+        });
+
+        var result = await new RedisGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+
+        Assert.Equal(GrabOutcome.Success, result.Outcome);
+        Assert.True(result.Fragment.Redis.AuthRequired);
+        await Poll.UntilAsync(() => server.Received.Count >= 2, TimeSpan.FromSeconds(5), Ct);
+        var sent = string.Concat(server.Received.Select(b => System.Text.Encoding.Latin1.GetString(b)));
+        Assert.Equal("*1\r\n$4\r\nINFO\r\n*1\r\n$4\r\nQUIT\r\n", sent);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task GrabAsync_Tarpit_IoTimeout()
+    {
+        Assert.Equal(GrabOutcome.IoTimeout, (await HostilePeers.TarpitAsync(new RedisGrabber())).Outcome);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task GrabAsync_EndlessBulkString_StopsAtTheByteCap()
+    {
+        var (result, written) = await HostilePeers.EndlessLineAsync(new RedisGrabber(), "$1000000\r\n");
+
+        Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
+        Assert.Contains("byte cap", result.Error, StringComparison.Ordinal);
+        Assert.True(written < HostilePeers.TenMegabytes);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task GrabAsync_LineThatNeverEnds_ProtocolError()
+    {
+        var (result, written) = await HostilePeers.EndlessLineAsync(new RedisGrabber(), "+");
+
+        Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
+        Assert.True(written < HostilePeers.TenMegabytes);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task GrabAsync_BinaryGarbage_ProtocolError()
+    {
+        Assert.Equal(GrabOutcome.ProtocolError, (await HostilePeers.GarbageAsync(new RedisGrabber())).Result.Outcome);
+    }
+}

@@ -1,0 +1,58 @@
+using ExposureIndex.Contracts.V1;
+using ExposureIndex.Grabbers;
+using ExposureIndex.Grabbers.Ldap;
+using ExposureIndex.IntegrationTests.Daemons;
+using ExposureIndex.TestCommon;
+using ExposureIndex.TestCommon.Daemons;
+
+namespace ExposureIndex.IntegrationTests.Grabbers.Ldap;
+
+/// <summary>
+/// The LDAP grabber against Debian's OpenLDAP slapd. OpenLDAP's root DSE names the product (its OpenLDAProotDSE
+/// object class) but no version, so the record claims the product with '*' as the CPE version.
+/// </summary>
+public sealed class LdapGrabberDaemonTests
+{
+    private static GrabContext Context(Daemon daemon) => new()
+    {
+        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Tcp),
+        Limits = new GrabLimits(),
+        Network = SocketGrabNetwork.Instance,
+    };
+
+    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    public async Task GrabAsync_Slapd_ProductNamingContextsAndNoVersionClaimed()
+    {
+        await using var slapd = await SlapdDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+
+        var result = await new LdapGrabber().GrabAsync(Context(slapd), DaemonAssert.Ct);
+
+        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{slapd.LogTail()}");
+        var record = result.Fragment;
+        Assert.Equal(slapd.Product, record.Product);
+        Assert.Equal(string.Empty, record.Version);
+        Assert.Equal("cpe:2.3:a:openldap:openldap:*:*:*:*:*:*:*:*", record.Cpe23.Single());
+        Assert.Equal([SlapdDaemon.Suffix], record.Ldap.NamingContexts);
+        Assert.Equal(["3"], record.Ldap.SupportedLdapVersion);
+        Assert.Equal(0, record.Ldap.ResultCode);
+        await DaemonAssert.BindsOnlyItsAddressAsync(slapd);
+    }
+
+    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    public async Task GrabAsync_Slapd_SameRootDseAsLdapsearch()
+    {
+        var ldapsearch = Requires.Executable("ldapsearch", "ldap-utils");
+        await using var slapd = await SlapdDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+
+        var result = await new LdapGrabber().GrabAsync(Context(slapd), DaemonAssert.Ct);
+        var ldif = await Tool.RunAsync(
+            new DaemonCommand(ldapsearch, ["-x", "-LLL", "-H", $"ldap://{slapd.Address}:{slapd.Port}", "-b", string.Empty, "-s", "base", "(objectClass=*)", "supportedSASLMechanisms", "supportedControl"]),
+            TimeSpan.FromSeconds(30),
+            cancellationToken: DaemonAssert.Ct);
+
+        Assert.Equal(0, ldif.ExitCode);
+        var lines = ldif.StandardOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(lines.Where(l => l.StartsWith("supportedSASLMechanisms: ", StringComparison.Ordinal)).Select(l => l[25..]), result.Fragment.Ldap.SupportedSaslMechanisms);
+        Assert.Equal(lines.Where(l => l.StartsWith("supportedControl: ", StringComparison.Ordinal)).Select(l => l[18..]), result.Fragment.Ldap.SupportedControl);
+    }
+}

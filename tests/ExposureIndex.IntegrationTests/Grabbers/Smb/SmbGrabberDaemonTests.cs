@@ -1,0 +1,57 @@
+using ExposureIndex.Contracts.V1;
+using ExposureIndex.Grabbers;
+using ExposureIndex.Grabbers.Smb;
+using ExposureIndex.IntegrationTests.Daemons;
+using ExposureIndex.TestCommon.Daemons;
+
+namespace ExposureIndex.IntegrationTests.Grabbers.Smb;
+
+/// <summary>
+/// The SMB grabber against Debian's Samba smbd. Negotiation never states Samba's version (only a session setup
+/// would, and we stop before it), so the record names the product - from the server GUID Samba fills with its
+/// NetBIOS name - with '*' as the CPE version.
+/// </summary>
+public sealed class SmbGrabberDaemonTests
+{
+    private static GrabContext Context(Daemon daemon) => new()
+    {
+        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Tcp),
+        Limits = new GrabLimits(),
+        Network = SocketGrabNetwork.Instance,
+    };
+
+    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    public async Task GrabAsync_Samba_ProductNetbiosNameSmb3AndSmb1Disabled()
+    {
+        await using var smbd = await SambaDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+
+        var result = await new SmbGrabber().GrabAsync(Context(smbd), DaemonAssert.Ct);
+
+        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{smbd.LogTail()}");
+        var record = result.Fragment;
+        Assert.Equal(smbd.Product, record.Product);
+        Assert.Equal(string.Empty, record.Version);
+        Assert.Equal("cpe:2.3:a:samba:samba:*:*:*:*:*:*:*:*", record.Cpe23.Single());
+        Assert.Equal("NetBIOS name: " + smbd.NetbiosName, record.Info);
+        Assert.Equal(2, record.Smb.SmbVersion);
+        Assert.Equal("3.1.1", record.Smb.Dialect);
+        Assert.True(record.Smb.SigningEnabled);
+        Assert.False(record.Smb.SigningRequired);
+        Assert.True(record.Smb.HasSmb1Enabled);
+        Assert.False(record.Smb.Smb1Enabled);
+        Assert.Contains("NTLMSSP", record.Smb.AuthMechanisms);
+        await DaemonAssert.BindsOnlyItsAddressAsync(smbd);
+    }
+
+    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    public async Task GrabAsync_SambaWithSmb1_Smb1Enabled()
+    {
+        await using var smbd = await SambaDaemon.StartAsync(smb1: true, cancellationToken: DaemonAssert.Ct);
+
+        var result = await new SmbGrabber().GrabAsync(Context(smbd), DaemonAssert.Ct);
+
+        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{smbd.LogTail()}");
+        Assert.True(result.Fragment.Smb.Smb1Enabled);
+        Assert.Equal(smbd.Product, result.Fragment.Product);
+    }
+}
