@@ -60,31 +60,7 @@ internal static class StoreEngineSpike
         cmd.ExecuteNonQuery();
     }
 
-    private static double SqliteRawInsert(int n, string path)
-    {
-        using var c = Open(path);
-        Exec(c, "CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB)");
-        var payload = new byte[400];
-        var sw = Stopwatch.StartNew();
-        for (var i = 0; i < n; i += 1000)
-        {
-            using var tx = c.BeginTransaction();
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = "INSERT INTO t(id, body) VALUES ($i, $b)";
-            var pi = cmd.Parameters.Add("$i", SqliteType.Integer);
-            var pb = cmd.Parameters.Add("$b", SqliteType.Blob);
-            for (var j = i; j < Math.Min(n, i + 1000); j++)
-            {
-                pi.Value = j;
-                pb.Value = payload;
-                cmd.ExecuteNonQuery();
-            }
-
-            tx.Commit();
-        }
-
-        return n / sw.Elapsed.TotalSeconds;
-    }
+    private static double SqliteRawInsert(int n, string path) => StoreBench.SqliteRawInsertRate(n, path);
 
     private static double SqliteEverything(List<ServiceRecord> records, List<byte[]> bytes, string path)
     {

@@ -25,7 +25,9 @@ internal static class CliApp
         if (parse.Errors.Count > 0)
         {
             var command = string.Join(' ', parse.CommandResult.Command.Parents.OfType<Command>().Reverse().Select(c => c.Name).Append(parse.CommandResult.Command.Name).Where(n => n.Length > 0 && n != root.Name));
-            Console.Error.WriteLine($"exposure: {parse.Errors[0].Message} (see 'exposure {command} --help')".Replace("exposure  (", "exposure (", StringComparison.Ordinal));
+            // The most specific error first: an unknown word says more than "required command was not provided".
+            var error = parse.Errors.FirstOrDefault(e => e.Message.Contains("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            Console.Error.WriteLine($"exposure: {error.Message} (see 'exposure {command} --help')".Replace("exposure  (", "exposure (", StringComparison.Ordinal));
             return 2;
         }
 

@@ -214,4 +214,18 @@ public sealed class FtpParserTests
         Assert.Equal("1.3.8b", record.Version);
         Assert.Equal("cpe:2.3:a:proftpd:proftpd:1.3.8b:*:*:*:*:*:*:*", record.Cpe23.Single());
     }
+
+    [Fact]
+    public void Describe_RenderedAsShodanJson_FtpFeaturesUnderTheirNames()
+    {
+        var record = new ServiceRecord { Ip = "127.0.0.1", Port = 21, Transport = Transport.Tcp };
+        FtpGrabber.Describe(record, ParseAllWays("vsftpd-3.0.3-ssl-enable.bin"));
+
+        using var json = System.Text.Json.JsonDocument.Parse(ExposureIndex.Contracts.Json.BannerJson.Serialize(record));
+
+        var ftp = json.RootElement.GetProperty("ftp");
+        Assert.True(ftp.GetProperty("auth_tls").GetBoolean());
+        Assert.Equal("TLS", ftp.GetProperty("features").GetProperty("AUTH").GetProperty("parameters")[0].GetString());
+        Assert.Equal("STREAM", ftp.GetProperty("features").GetProperty("REST").GetProperty("parameters")[0].GetString());
+    }
 }

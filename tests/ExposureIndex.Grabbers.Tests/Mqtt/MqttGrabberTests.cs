@@ -63,9 +63,12 @@ public sealed class MqttGrabberTests
         var record = new ServiceRecord { Mqtt = new MqttSection() };
         MqttGrabber.Describe(record, record.Mqtt, new MqttResult(0, false, 2));
 
-        var json = ExposureIndex.Contracts.Json.BannerJson.Serialize(record, minify: true); File.WriteAllText("/tmp/mine/json.txt", json);
+        using var json = System.Text.Json.JsonDocument.Parse(ExposureIndex.Contracts.Json.BannerJson.Serialize(record, minify: true));
 
-        Assert.Contains("\"mqtt\":{\"code\":0,\"protocol_level\":4,\"code_name\":\"accepted\"}", json, StringComparison.Ordinal);
+        var mqtt = json.RootElement.GetProperty("mqtt");
+        Assert.Equal(0, mqtt.GetProperty("code").GetInt32());
+        Assert.Equal(4, mqtt.GetProperty("protocol_level").GetInt32());
+        Assert.Equal("accepted", mqtt.GetProperty("code_name").GetString());
     }
 
     [Fact(Timeout = 30_000)]

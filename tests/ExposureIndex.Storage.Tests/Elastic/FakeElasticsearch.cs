@@ -21,6 +21,9 @@ internal sealed class FakeElasticsearch : HttpMessageHandler
 
     public List<string> Requests { get; } = [];
 
+    /// <summary>Indices created through PUT /index (their template's mapping applies); others were written without one.</summary>
+    public HashSet<string> Created { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Answer the next _bulk whose first action targets an index ending in this suffix with 400 for every item.</summary>
     public string? RejectNextBulkTo { get; set; }
 
@@ -99,7 +102,17 @@ internal sealed class FakeElasticsearch : HttpMessageHandler
             }
 
             Indices[path] = new Dictionary<string, FakeDocument>(StringComparer.Ordinal);
+            Created.Add(path);
             return (200, new JsonObject { ["acknowledged"] = true, ["index"] = path });
+        }
+
+        if (method == HttpMethod.Get && path.EndsWith("/_mapping", StringComparison.Ordinal))
+        {
+            var index = path[..^"/_mapping".Length];
+            var template = Templates.Values.FirstOrDefault(t => t["index_patterns"]![0]!.GetValue<string>() == index);
+            return Indices.ContainsKey(index)
+                ? (200, new JsonObject { [index] = new JsonObject { ["mappings"] = Created.Contains(index) && template is not null ? template["template"]!["mappings"]!.DeepClone() : new JsonObject() } })
+                : (404, Error("index_not_found_exception", $"no such index [{index}]"));
         }
 
         if (method == HttpMethod.Post && path == "_mget")
@@ -183,17 +196,17 @@ internal sealed class FakeElasticsearch : HttpMessageHandler
             if (reject)
             {
                 status = 400;
-                error = Error("mapper_parsing_exception", "rejected by the test")["error"]!.AsObject();
+                error = Error("mapper_parsing_exception", "rejected by the test")["error"]!.DeepClone().AsObject();
             }
             else if (action.Key == "create" && existing is not null)
             {
                 status = 409;
-                error = Error("version_conflict_engine_exception", $"[{id}]: version conflict, document already exists")["error"]!.AsObject();
+                error = Error("version_conflict_engine_exception", $"[{id}]: version conflict, document already exists")["error"]!.DeepClone().AsObject();
             }
             else if (meta["if_seq_no"] is JsonValue seqNo && (existing is null || existing.SeqNo != seqNo.GetValue<long>()))
             {
                 status = 409;
-                error = Error("version_conflict_engine_exception", $"[{id}]: version conflict, required seqNo [{seqNo}]")["error"]!.AsObject();
+                error = Error("version_conflict_engine_exception", $"[{id}]: version conflict, required seqNo [{seqNo}]")["error"]!.DeepClone().AsObject();
             }
             else
             {

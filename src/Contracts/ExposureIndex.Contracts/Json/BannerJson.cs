@@ -200,6 +200,18 @@ public static class BannerJson
     private static void WriteLocation(Utf8JsonWriter writer, Location? location)
     {
         writer.WriteStartObject("location");
+        WriteLocationFields(writer, location);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Shodan's location fields (city, region_code, postal_code, country_code, country_name, latitude, longitude,
+    /// area_code, dma_code), nulls where unknown. A banner nests them under "location"; a host object has them at
+    /// its top level.
+    /// </summary>
+    public static void WriteLocationFields(Utf8JsonWriter writer, Location? location)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
         WriteNullable(writer, "city", location?.City);
         WriteNullable(writer, "region_code", location?.RegionCode);
         WriteNullable(writer, "postal_code", location?.PostalCode);
@@ -218,7 +230,6 @@ public static class BannerJson
 
         writer.WriteNull("area_code");
         writer.WriteNull("dma_code");
-        writer.WriteEndObject();
     }
 
     private static void WriteHttp(Utf8JsonWriter writer, HttpSection http, bool minify)

@@ -21,7 +21,7 @@ internal static class RecordAssembler
         "pgbouncer", "mariadb", "cockroachdb", "hbase", "orientdb",
     };
 
-    public static ServiceRecord Assemble(ServiceIdentification identification, IReadOnlyList<GrabResult> grabs)
+    public static ServiceRecord Assemble(ServiceIdentification identification, IReadOnlyList<GrabResult> grabs, int port = 0)
     {
         ArgumentNullException.ThrowIfNull(identification);
         ArgumentNullException.ThrowIfNull(grabs);
@@ -103,6 +103,12 @@ internal static class RecordAssembler
         if (record.Cpe23.Count == 0)
         {
             record.Cpe23.AddRange(probeCpes);
+        }
+
+        if (string.IsNullOrEmpty(record.Module) && ModuleGuess.FromBanner(identification.Banner, port) is { } guess)
+        {
+            // Nothing matched: a first guess from the opening bytes, as the v1 crawler made.
+            record.Module = guess;
         }
 
         var data = grabberData is not null ? grabberData

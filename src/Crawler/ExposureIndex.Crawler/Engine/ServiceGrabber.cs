@@ -199,7 +199,7 @@ internal sealed class ServiceGrabber(GrabSettings settings, ProbeMatcher matcher
     private ServiceRecord Build(ScanTarget target, Transport transport, DateTimeOffset observedAt, ServiceIdentification identification, IReadOnlyList<GrabResult> grabs)
     {
         // The engine's and grabbers' findings first, then the crawler's own fields, which always win.
-        var record = RecordAssembler.Assemble(identification, grabs);
+        var record = RecordAssembler.Assemble(identification, grabs, target.Port);
         record.Ip = target.Address.ToString();
         record.Port = (uint)target.Port;
         record.Transport = transport;

@@ -403,6 +403,24 @@ internal sealed class ServiceScanner(ProbeMatcher matcher, IGrabNetwork network,
                     var probe = queue[0];
                     queue.RemoveAt(0);
                     nullTail = RunOnSessionAsync(nullSession, probe, alsoNull: true);
+
+                    // The port's own probe is the likeliest hit: give it a moment alone before opening more connections.
+                    try
+                    {
+                        await nullTail.WaitAsync(Settings.TalkFirstGrace * 2, _owner.Time, _done.Token).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                    }
+                    catch (OperationCanceledException) when (_done.IsCancellationRequested)
+                    {
+                    }
+
+                    if (IsDone)
+                    {
+                        await nullTail.ConfigureAwait(false);
+                        return Result(closedEarly);
+                    }
                 }
                 else if (silent)
                 {

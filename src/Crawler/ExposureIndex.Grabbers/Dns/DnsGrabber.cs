@@ -85,7 +85,7 @@ internal sealed class DnsTcpGrabber : IGrabber
                 {
                     read = await connection.ReadParsedAsync(parser, 2 + DnsParser.MaxMessageBytes, deadline).ConfigureAwait(false);
                 }
-                catch (GrabLimitException) when (replies.Count > 0)
+                catch (Exception ex) when (replies.Count > 0 && (ex is GrabLimitException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)))
                 {
                     // A server that answers version.bind but stalls on a later question keeps what it said.
                     replies.Add((name, new DnsChaos.Reply(null, null, [], "no answer in time")));

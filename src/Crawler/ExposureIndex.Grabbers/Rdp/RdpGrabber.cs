@@ -46,13 +46,14 @@ internal sealed class RdpGrabber : IGrabber
             }
 
             RdpResult? probe = null;
+            Describe(record, first, null);
             if (first is { Kind: RdpReplyKind.ConnectionConfirm, NegotiationType: 2 or 3 })
             {
                 try
                 {
                     (probe, _, _, _) = await RequestAsync(context, Requested | ProtocolRdstls, deadline).ConfigureAwait(false);
                 }
-                catch (GrabLimitException)
+                catch (Exception ex) when (ex is GrabLimitException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
                     // The first answer stands; the product simply stays unnamed.
                 }
@@ -78,7 +79,7 @@ internal sealed class RdpGrabber : IGrabber
 
     internal static void Describe(ServiceRecord record, RdpResult reply, RdpResult? rdstlsProbe)
     {
-        var section = record.Rdp ??= new RdpSection();
+        var section = record.Rdp = new RdpSection();
         section.RequestedProtocols.AddRange(ProtocolNames(Requested));
         var data = new StringBuilder("Remote Desktop Protocol\n");
         if (reply.Kind == RdpReplyKind.ConnectionConfirm)

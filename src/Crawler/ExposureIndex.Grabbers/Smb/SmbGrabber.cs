@@ -49,7 +49,18 @@ internal sealed class SmbGrabber : IGrabber
                 }
             }
 
-            var smb1 = await TrySmb1Async(context, deadline).ConfigureAwait(false);
+            // Describe now, so a deadline that passes during the SMB1 probe keeps the SMB2 answer.
+            Describe(record, negotiate, null);
+            bool? smb1;
+            try
+            {
+                smb1 = await TrySmb1Async(context, deadline).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                smb1 = null;
+            }
+
             Describe(record, negotiate, smb1);
             return GrabResult.Success(record);
         }, cancellationToken);
@@ -87,7 +98,7 @@ internal sealed class SmbGrabber : IGrabber
 
     internal static void Describe(ServiceRecord record, SmbResult negotiate, bool? smb1Enabled)
     {
-        var section = record.Smb ??= new SmbSection();
+        var section = record.Smb = new SmbSection();
         if (smb1Enabled is { } enabled)
         {
             section.Smb1Enabled = enabled;

@@ -24,7 +24,7 @@ internal static class ElasticDocuments
     public static readonly string[] ServiceSource = ["raw", "record_id", "first_seen_us", "last_seen_us", "observations"];
 
     /// <summary>Service-document fields the ingest planner needs.</summary>
-    public static readonly string[] StateSource = ["raw", "record_id", "latest_id", "live", "seq", "first_seen_us", "last_seen_us", "observations"];
+    public static readonly string[] StateSource = ["raw", "record_id", "latest_id", "live", "ever_live", "seq", "batch", "first_seen_us", "last_seen_us", "observations"];
 
     // Record fields numbered 43..99 are the protocol sections (ftp, smtp, ..., vnc): kept as `flattened` objects.
     private static readonly FieldDescriptor[] ProtocolSections = ServiceRecord.Descriptor.Fields.InFieldNumberOrder()
@@ -57,11 +57,13 @@ internal static class ElasticDocuments
     public static string FormatDate(long micros) => FromMicros(micros).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>The current-state document of one service.</summary>
-    public static JsonObject ServiceDocument(ServiceState state)
+    public static JsonObject ServiceDocument(ServiceState state, long batch)
     {
         var doc = RecordFields(state.Current);
+        doc["batch"] = batch;
         doc["key"] = state.Key;
         doc["live"] = state.Live;
+        doc["ever_live"] = state.EverLive;
         doc["seq"] = state.Seq;
         doc["record_id"] = state.CurrentId;
         doc["latest_id"] = state.LatestId;
@@ -74,9 +76,10 @@ internal static class ElasticDocuments
     }
 
     /// <summary>One observation in the history indices (same searchable fields as the current state).</summary>
-    public static JsonObject ObservationDocument(ServiceRecord record, string key, string recordId)
+    public static JsonObject ObservationDocument(ServiceRecord record, string key, string recordId, long batch)
     {
         var doc = RecordFields(record);
+        doc["batch"] = batch;
         doc["key"] = key;
         doc["record_id"] = recordId;
         return doc;

@@ -17,7 +17,16 @@ internal sealed class ServiceState
     /// <summary>last_seen as stored before this batch (observations at or before it may already be in history); long.MinValue when new.</summary>
     public long StoredLastSeen { get; init; } = long.MinValue;
 
+    /// <summary>
+    /// The batch that last wrote this document, as stored. History observations carry the batch that wrote them; one
+    /// from a later batch was written by an attempt whose service write failed, so the service has not counted it.
+    /// </summary>
+    public long StoredBatch { get; init; }
+
     public bool Live { get; set; }
+
+    /// <summary>Was current at some time: a service coming back is RETURNED only if it had been seen open before (else NEW).</summary>
+    public bool EverLive { get; set; }
 
     public long FirstSeen { get; set; }
 
@@ -47,7 +56,8 @@ internal sealed class ServiceState
             SeqNo = seqNo,
             PrimaryTerm = primaryTerm,
             Current = ElasticDocuments.ReadRecord(source, "services/" + key),
-            Live = source["live"] is JsonValue live && live.TryGetValue<bool>(out var isLive) && isLive,
+            Live = Flag(source, "live"),
+            EverLive = Flag(source, "ever_live") || Flag(source, "live"),
             FirstSeen = ElasticDocuments.Long(source, "first_seen_us"),
             LastSeen = ElasticDocuments.Long(source, "last_seen_us"),
             StoredLastSeen = ElasticDocuments.Long(source, "last_seen_us"),
@@ -55,7 +65,10 @@ internal sealed class ServiceState
             CurrentId = source["record_id"]?.GetValue<string>() ?? string.Empty,
             LatestId = source["latest_id"]?.GetValue<string>() ?? string.Empty,
             Seq = ElasticDocuments.Long(source, "seq"),
+            StoredBatch = ElasticDocuments.Long(source, "batch"),
         };
+
+    private static bool Flag(JsonObject source, string name) => source[name] is JsonValue value && value.TryGetValue<bool>(out var flag) && flag;
 }
 
 /// <summary>One observation to add to history.</summary>
@@ -63,6 +76,7 @@ internal sealed record PlannedObservation(string Index, string Id, string Key, S
 
 /// <summary>Everything one batch writes: dispositions to answer, history, change events and final service states.</summary>
 internal sealed record IngestPlan(
+    long Batch,
     IReadOnlyList<IngestDisposition> Dispositions,
     IReadOnlyList<PlannedObservation> Observations,
     IReadOnlyList<ChangeEvent> Changes,
@@ -75,14 +89,14 @@ internal sealed record IngestPlan(
 /// and Apply): duplicates by record identity, new / updated / history / gone per ip:port/transport, and NEW,
 /// CHANGED, GONE and RETURNED events. Pure: it reads the services' stored states and whether an observation is
 /// already in history, and returns what to write. Records of one batch are decided in order, each seeing the ones
-/// before it.
+/// before it. The batch takes the next number of the row sequence (see <see cref="ServiceState.StoredBatch"/>).
 /// </summary>
 internal static class ElasticIngestPlanner
 {
     public static IngestPlan Plan(
         IReadOnlyList<ServiceRecord> records,
         IReadOnlyDictionary<string, ServiceState> stored,
-        Func<string, bool> inHistory,
+        Func<string, long?> historyBatch,
         string indexPrefix,
         long lastChangeId,
         long lastSeq)
@@ -93,7 +107,8 @@ internal static class ElasticIngestPlanner
         var changes = new List<ChangeEvent>();
         var writtenNow = new HashSet<string>(StringComparer.Ordinal);
         var changeId = lastChangeId;
-        var seq = lastSeq;
+        var batch = lastSeq + 1;
+        var seq = batch;
 
         for (var i = 0; i < records.Count; i++)
         {
@@ -105,13 +120,14 @@ internal static class ElasticIngestPlanner
             states.TryGetValue(key, out var state);
 
             // As EmbeddedStore.Process: the current or latest identity, or (for an observation no newer than the
-            // service's last_seen) one already in the history chain. History written before this batch is only
-            // consulted up to the stored last_seen: an observation newer than that cannot have been accounted for
-            // by the service document, even if an earlier, interrupted attempt wrote it to history already.
+            // service's last_seen) one already in the history chain. Stored history counts only when the service
+            // document has accounted for it: written by a batch no later than the one that last wrote the service
+            // (an interrupted attempt may have written history and then failed to write the service).
             if (state is not null
                 && (state.CurrentId == id
                     || state.LatestId == id
-                    || (timestamp <= state.LastSeen && (writtenNow.Contains(id) || (timestamp <= state.StoredLastSeen && inHistory(id))))))
+                    || (timestamp <= state.LastSeen
+                        && (writtenNow.Contains(id) || (timestamp <= state.StoredLastSeen && historyBatch(id) is { } written && written <= state.StoredBatch)))))
             {
                 dispositions[i] = IngestDisposition.Duplicate;
                 continue;
@@ -130,7 +146,7 @@ internal static class ElasticIngestPlanner
             }
         }
 
-        return new IngestPlan(dispositions, observations, changes, states.Values.Where(s => s.Dirty).ToList(), changeId, seq);
+        return new IngestPlan(batch, dispositions, observations, changes, states.Values.Where(s => s.Dirty).ToList(), changeId, seq);
     }
 
     /// <summary>Refused, timed out, closed or blocklisted: the port did not accept the connection (as the embedded store).</summary>
@@ -151,6 +167,7 @@ internal static class ElasticIngestPlanner
                 CurrentId = id,
                 LatestId = id,
                 Live = open,
+                EverLive = open,
             };
             if (!open)
             {
@@ -185,13 +202,16 @@ internal static class ElasticIngestPlanner
         }
 
         var wasLive = state.Live;
+        var wasEverLive = state.EverLive;
         var previous = state.Current;
         state.Live = true;
+        state.EverLive = true;
         state.Current = record;
         state.Seq = ++seq;
         if (!wasLive)
         {
-            return (IngestDisposition.New, Change(ChangeKind.Returned, key, record, id, null), state);
+            // First seen closed and now open is a NEW service; open, gone and open again is RETURNED.
+            return (IngestDisposition.New, Change(wasEverLive ? ChangeKind.Returned : ChangeKind.New, key, record, id, null), state);
         }
 
         var changed = !previous.Data.Equals(record.Data) || previous.Product != record.Product || previous.Version != record.Version;

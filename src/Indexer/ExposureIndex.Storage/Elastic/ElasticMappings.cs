@@ -118,6 +118,7 @@ internal static class ElasticMappings
             ["data"] = new JsonObject { ["type"] = "text", ["analyzer"] = WordAnalyzer, ["norms"] = false },
             ["raw"] = new JsonObject { ["type"] = "binary" },
             ["record_id"] = Keyword(exact: true),
+            ["batch"] = Long(),
         };
         foreach (var field in ElasticFields.Stored)
         {
@@ -162,6 +163,7 @@ internal static class ElasticMappings
     {
         var root = RecordProperties();
         root["live"] = new JsonObject { ["type"] = "boolean" };
+        root["ever_live"] = new JsonObject { ["type"] = "boolean" };
         root["seq"] = Long();
         root["latest_id"] = Keyword(exact: true);
         root["first_seen"] = Date();

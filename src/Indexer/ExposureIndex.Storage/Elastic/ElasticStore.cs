@@ -105,7 +105,9 @@ public sealed class ElasticStore : IExposureStore
         }
 
         await client.CreateIndexIfMissingAsync(store._indices.Changes, cancellationToken).ConfigureAwait(false);
-        store._lastSeq = await store.MaxAsync(store._indices.Services, "seq", cancellationToken).ConfigureAwait(false);
+        store._lastSeq = Math.Max(
+            await store.MaxAsync(store._indices.Services, "seq", cancellationToken).ConfigureAwait(false),
+            await store.MaxAsync(store._indices.Services, "batch", cancellationToken).ConfigureAwait(false));
         store._lastChangeId = await store.MaxAsync(store._indices.Changes, "id", cancellationToken).ConfigureAwait(false);
         return store;
     }
@@ -123,8 +125,8 @@ public sealed class ElasticStore : IExposureStore
         try
         {
             var states = await ReadStatesAsync(records, cancellationToken).ConfigureAwait(false);
-            var inHistory = await ReadHistoryIdsAsync(records, states, cancellationToken).ConfigureAwait(false);
-            var plan = ElasticIngestPlanner.Plan(records, states, inHistory.Contains, _indices.Prefix, _lastChangeId, _lastSeq);
+            var history = await ReadHistoryAsync(records, states, cancellationToken).ConfigureAwait(false);
+            var plan = ElasticIngestPlanner.Plan(records, states, id => history.TryGetValue(id, out var batch) ? batch : null, _indices.Prefix, _lastChangeId, _lastSeq);
 
             // Numbers handed out are never handed out again, even if the writes below fail (gaps are allowed).
             _lastChangeId = plan.LastChangeId;
@@ -387,10 +389,10 @@ public sealed class ElasticStore : IExposureStore
     }
 
     /// <summary>
-    /// Which of the batch's observations are already in history. Only asked for what the planner may consult: an
-    /// observation of a stored service no newer than its stored last_seen.
+    /// Which of the batch's observations are already in history, and the batch that wrote each. Only asked for what
+    /// the planner may consult: an observation of a stored service no newer than its stored last_seen.
     /// </summary>
-    private async Task<HashSet<string>> ReadHistoryIdsAsync(IReadOnlyList<ServiceRecord> records, Dictionary<string, ServiceState> states, CancellationToken cancellationToken)
+    private async Task<Dictionary<string, long>> ReadHistoryAsync(IReadOnlyList<ServiceRecord> records, Dictionary<string, ServiceState> states, CancellationToken cancellationToken)
     {
         var candidates = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var record in records)
@@ -401,16 +403,16 @@ public sealed class ElasticStore : IExposureStore
             }
         }
 
-        var present = new HashSet<string>(StringComparer.Ordinal);
+        var present = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var chunk in candidates.Chunk(MultiGetChunk))
         {
-            var docs = new JsonArray(chunk.Select(c => (JsonNode?)new JsonObject { ["_index"] = c.Value, ["_id"] = c.Key, ["_source"] = false }).ToArray());
+            var docs = new JsonArray(chunk.Select(c => (JsonNode?)new JsonObject { ["_index"] = c.Value, ["_id"] = c.Key, ["_source"] = new JsonArray("batch") }).ToArray());
             var found = await _client.MultiGetAsync(docs, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < chunk.Length; i++)
             {
-                if (Found(found[i], chunk[i].Value, chunk[i].Key) is not null)
+                if (Found(found[i], chunk[i].Value, chunk[i].Key) is { } doc)
                 {
-                    present.Add(chunk[i].Key);
+                    present[chunk[i].Key] = doc["_source"] is JsonObject source ? ElasticDocuments.Long(source, "batch") : 0;
                 }
             }
         }
@@ -453,7 +455,7 @@ public sealed class ElasticStore : IExposureStore
         }
 
         var history = new List<BulkOperation>(plan.Observations.Count + plan.Changes.Count);
-        history.AddRange(plan.Observations.Select(o => new BulkOperation(BulkAction.Index, o.Index, o.Id, ElasticDocuments.ObservationDocument(o.Record, o.Key, o.Id))));
+        history.AddRange(plan.Observations.Select(o => new BulkOperation(BulkAction.Index, o.Index, o.Id, ElasticDocuments.ObservationDocument(o.Record, o.Key, o.Id, plan.Batch))));
 
         // One event per observation at most, so the observation's identity is the event's id: a resent batch rewrites it.
         history.AddRange(plan.Changes.Select(c => new BulkOperation(BulkAction.Index, _indices.Changes, c.RecordId, ElasticDocuments.ChangeDocument(c))));
@@ -464,8 +466,8 @@ public sealed class ElasticStore : IExposureStore
         }
 
         var services = plan.Services.Select(s => s.SeqNo is { } seqNo && s.PrimaryTerm is { } term
-                ? new BulkOperation(BulkAction.Index, _indices.Services, s.Key, ElasticDocuments.ServiceDocument(s), seqNo, term)
-                : new BulkOperation(BulkAction.Create, _indices.Services, s.Key, ElasticDocuments.ServiceDocument(s)))
+                ? new BulkOperation(BulkAction.Index, _indices.Services, s.Key, ElasticDocuments.ServiceDocument(s, plan.Batch), seqNo, term)
+                : new BulkOperation(BulkAction.Create, _indices.Services, s.Key, ElasticDocuments.ServiceDocument(s, plan.Batch)))
             .ToList();
         if (services.Count > 0)
         {
@@ -586,7 +588,13 @@ public sealed class ElasticStore : IExposureStore
                     yield break;
                 }
 
-                after = hits[^1]["sort"] ?? throw new ElasticException($"Elasticsearch at {Url} answered a sorted search without sort values");
+                var next = hits[^1]["sort"] ?? throw new ElasticException($"Elasticsearch at {Url} answered a sorted search without sort values");
+                if (after is not null && JsonNode.DeepEquals(after, next))
+                {
+                    throw new ElasticException($"Elasticsearch at {Url} answered the page after {next.ToJsonString()} of {index} with the same page again");
+                }
+
+                after = next;
             }
         }
         finally

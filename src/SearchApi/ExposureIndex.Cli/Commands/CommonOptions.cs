@@ -55,7 +55,17 @@ internal static class CommonOptions
         Description = "MaxMind-format ASN or ISP .mmdb for network-owner enrichment",
     };
 
-    public static ServeOptions BuildServe(ParseResult parse, Option<string> data, Option<string?> store, Option<string> http, Option<string> grpc, Option<string?> apiKey, Option<string?> geoIp, Option<string?> asn, bool quiet = false)
+    public static Option<bool> ReverseDns() => new("--rdns")
+    {
+        Description = "Fill hostnames and domains by reverse DNS (off by default: it sends PTR queries to a resolver; loopback and private addresses are never looked up)",
+    };
+
+    public static Option<string?> Resolver() => new("--resolver")
+    {
+        Description = "DNS resolver ADDR[:PORT] for --rdns (default: the first nameserver in /etc/resolv.conf)",
+    };
+
+    public static ServeOptions BuildServe(ParseResult parse, Option<string> data, Option<string?> store, Option<string> http, Option<string> grpc, Option<string?> apiKey, Option<string?> geoIp, Option<string?> asn, Option<bool> rdns, Option<string?> resolver, bool quiet)
     {
         var errors = new List<string>();
         var dataDir = parse.GetValue(data) ?? DefaultData;
@@ -75,6 +85,19 @@ internal static class CommonOptions
             errors.Add("--grpc: " + grpcError);
         }
 
+        IPEndPoint? resolverEndpoint = null;
+        if (parse.GetValue(resolver) is { } resolverText)
+        {
+            if (IPEndPoint.TryParse(resolverText, out var parsedResolver))
+            {
+                resolverEndpoint = parsedResolver.Port == 0 ? new IPEndPoint(parsedResolver.Address, 53) : parsedResolver;
+            }
+            else
+            {
+                errors.Add($"--resolver: '{resolverText}' is not ADDR or ADDR:PORT");
+            }
+        }
+
         if (errors.Count > 0)
         {
             throw new CliException(string.Join("; ", errors), 2);
@@ -89,6 +112,8 @@ internal static class CommonOptions
             ApiKeys = [ApiKeys.ForServer(parse.GetValue(apiKey), dataDir)],
             GeoIpDatabase = parse.GetValue(geoIp),
             AsnDatabase = parse.GetValue(asn),
+            ReverseDns = parse.GetValue(rdns),
+            Resolver = resolverEndpoint,
             Quiet = quiet,
         };
         var problems = options.Validate();
@@ -117,4 +142,29 @@ internal static class CommonOptions
     }
 
     public static string DisplayHost(IPEndPoint endpoint) => endpoint.ToString();
+}
+
+/// <summary>The options `serve` and `demo` share (same names, defaults and validation), added to a command as one set.</summary>
+internal sealed class ServeOptionSet
+{
+    private readonly Option<string> _data = CommonOptions.Data();
+    private readonly Option<string?> _store = CommonOptions.Store();
+    private readonly Option<string> _http = CommonOptions.Http();
+    private readonly Option<string> _grpc = CommonOptions.Grpc();
+    private readonly Option<string?> _apiKey = CommonOptions.ApiKey();
+    private readonly Option<string?> _geoIp = CommonOptions.GeoIp();
+    private readonly Option<string?> _asn = CommonOptions.Asn();
+    private readonly Option<bool> _rdns = CommonOptions.ReverseDns();
+    private readonly Option<string?> _resolver = CommonOptions.Resolver();
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in (Option[])[_data, _store, _http, _grpc, _apiKey, _geoIp, _asn, _rdns, _resolver])
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    public ServeOptions Build(ParseResult parse, bool quiet = false)
+        => CommonOptions.BuildServe(parse, _data, _store, _http, _grpc, _apiKey, _geoIp, _asn, _rdns, _resolver, quiet);
 }

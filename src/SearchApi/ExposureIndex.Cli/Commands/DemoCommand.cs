@@ -18,23 +18,15 @@ internal static class DemoCommand
 
     public static Command Build()
     {
-        var data = CommonOptions.Data();
-        var store = CommonOptions.Store();
-        var http = CommonOptions.Http();
-        var grpc = CommonOptions.Grpc();
-        var apiKey = CommonOptions.ApiKey();
-        var geoIp = CommonOptions.GeoIp();
-        var asn = CommonOptions.Asn();
+        var serve = new ServeOptionSet();
         var ports = new Option<string>("--ports", "-p") { Description = "Ports to crawl on 127.0.0.1", DefaultValueFactory = _ => DemoPorts };
         var exit = new Option<bool>("--exit") { Description = "Exit after the crawl instead of serving until Ctrl+C" };
-        var command = new Command("demo", "Serve, crawl this machine's loopback (127.0.0.1) and show how to search the results")
-        {
-            data, store, http, grpc, apiKey, geoIp, asn, ports, exit,
-        };
+        var command = new Command("demo", "Serve, crawl this machine's loopback (127.0.0.1) and show how to search the results") { ports, exit };
+        serve.AddTo(command);
 
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = CommonOptions.BuildServe(parse, data, store, http, grpc, apiKey, geoIp, asn, quiet: true);
+            var options = serve.Build(parse, quiet: true);
             await using var host = await ServerHost.StartAsync(options, cancellationToken).ConfigureAwait(false);
             var key = options.ApiKeys[0];
             Console.WriteLine("ExposureIndex demo");

@@ -21,6 +21,12 @@ internal sealed record ServeOptions
 
     public string? AsnDatabase { get; init; }
 
+    /// <summary>Reverse DNS for hostnames/domains: off unless asked (it sends queries to a resolver).</summary>
+    public bool ReverseDns { get; init; }
+
+    /// <summary>The resolver for reverse DNS (default: /etc/resolv.conf's first nameserver).</summary>
+    public IPEndPoint? Resolver { get; init; }
+
     public bool Quiet { get; init; }
 
     public IReadOnlyList<string> Validate()

@@ -1,6 +1,7 @@
 using System.Net;
 using ExposureIndex.Indexer;
 using ExposureIndex.Indexer.Enrichment;
+using ExposureIndex.Indexer.Enrichment.ReverseDns;
 using ExposureIndex.SearchApi;
 using ExposureIndex.SearchApi.Endpoints;
 using ExposureIndex.Storage;
@@ -72,6 +73,13 @@ internal sealed class ServerHost : IAsyncDisposable
             if (geoPaths.Count > 0)
             {
                 builder.Services.AddSingleton<IRecordEnricher>(sp => OpenGeoIp(geoPaths, sp.GetRequiredService<ILogger<GeoIpEnricher>>()));
+            }
+
+            if (options.ReverseDns)
+            {
+                var rdns = new ReverseDnsOptions { Resolver = options.Resolver };
+                builder.Services.AddSingleton(_ => new ReverseDnsResolver(rdns));
+                builder.Services.AddSingleton<IRecordEnricher>(sp => new ReverseDnsEnricher(sp.GetRequiredService<ReverseDnsResolver>(), rdns));
             }
 
             builder.Services.AddIndexer();

@@ -28,24 +28,7 @@ internal static class ShodanJson
         }
 
         writer.WriteString("ip_str", ip);
-        WriteNullable(writer, "country_code", location?.CountryCode);
-        WriteNullable(writer, "country_name", location?.CountryName);
-        WriteNullable(writer, "city", location?.City);
-        WriteNullable(writer, "region_code", location?.RegionCode);
-        WriteNullable(writer, "postal_code", location?.PostalCode);
-        if (location is { HasCoordinates: true })
-        {
-            writer.WriteNumber("latitude", location.Latitude);
-            writer.WriteNumber("longitude", location.Longitude);
-        }
-        else
-        {
-            writer.WriteNull("latitude");
-            writer.WriteNull("longitude");
-        }
-
-        writer.WriteNull("area_code");
-        writer.WriteNull("dma_code");
+        BannerJson.WriteLocationFields(writer, location);
         writer.WriteNull("country_code3");
         WriteNullable(writer, "asn", newest?.Asn);
         WriteNullable(writer, "org", newest?.Org);

@@ -39,4 +39,19 @@ public sealed class DnsGrabberDaemonTests
         Assert.True(record.Dns.Authoritative);
         Assert.Equal(System.Net.Dns.GetHostName(), record.Dns.ResolverHostname);
     }
+
+    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    public async Task DisposeAsync_Bind_StopsAndTakesItsAddressOffLo()
+    {
+        var named = await BindDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        var address = named.Address.ToString();
+        Assert.Contains($" inet {address}/32 ", LoAddresses(), StringComparison.Ordinal);
+
+        await DaemonAssert.StopsCleanlyAsync(named);
+
+        Assert.DoesNotContain($" inet {address}/32 ", LoAddresses(), StringComparison.Ordinal);
+    }
+
+    private static string LoAddresses()
+        => Tool.Run(TestCommon.Requires.Executable("ip", "iproute2"), ["-o", "-4", "addr", "show", "dev", "lo"], TimeSpan.FromSeconds(20)).StandardOutput;
 }

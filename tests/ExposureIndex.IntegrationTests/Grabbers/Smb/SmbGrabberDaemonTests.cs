@@ -54,4 +54,22 @@ public sealed class SmbGrabberDaemonTests
         Assert.True(result.Fragment.Smb.Smb1Enabled);
         Assert.Equal(smbd.Product, result.Fragment.Product);
     }
+
+    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    public async Task StartAsync_Samba_LeadsItsOwnProcessGroupAndStopsCleanly()
+    {
+        // smbd signals its whole process group on shutdown: it must lead its own group, not share the test runner's.
+        var smbd = await SambaDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+
+        Assert.Equal(smbd.Pid, ProcessGroup(smbd.Pid));
+        Assert.NotEqual(ProcessGroup(Environment.ProcessId), ProcessGroup(smbd.Pid));
+        await DaemonAssert.StopsCleanlyAsync(smbd);
+    }
+
+    /// <summary>Field 5 of /proc/[pid]/stat (proc(5)): the process group id.</summary>
+    private static int ProcessGroup(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

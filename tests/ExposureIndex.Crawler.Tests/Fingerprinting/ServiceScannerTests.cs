@@ -1,0 +1,191 @@
+using System.Text;
+using ExposureIndex.Contracts.V1;
+using ExposureIndex.Crawler.Fingerprinting;
+using ExposureIndex.Crawler.Fingerprinting.Probes;
+using static ExposureIndex.Crawler.Tests.Fingerprinting.EngineHarness;
+
+namespace ExposureIndex.Crawler.Tests.Fingerprinting;
+
+/// <summary>The engine's state machine against scripted services on loopback.</summary>
+public sealed class ServiceScannerTests
+{
+    private const string Probes = """
+        Probe TCP NULL q||
+        tcpwrappedms 2000
+        match ssh m|^SSH-([\d.]+)-Test_([\d.]+)\r\n| p/TestSSH/ v/$2/ i/protocol $1/ cpe:/a:test:testssh:$2/
+        softmatch foo m|^FOO ready\r\n|
+        Probe TCP Alpha q|ALPHA\r\n|
+        rarity 1
+        ports 7001
+        match alpha m|^ALPHA-OK ([\d.]+)| p/Alpha server/ v/$1/
+        Probe TCP Beta q|BETA\r\n|
+        rarity 2
+        match foo m|^FOO ready\r\nFOO ([\d.]+)\r\n| p/Foo daemon/ v/$1/ cpe:/a:foo:foo:$1/
+        match foo m|^FOO ([\d.]+)\r\n| p/Foo daemon/ v/$1/ cpe:/a:foo:foo:$1/
+        Probe TCP Gamma q|GAMMA\r\n|
+        rarity 3
+        fallback Beta
+        match gamma m|^GAMMA!|
+        Probe TCP Rare q|RARE\r\n|
+        rarity 9
+        ports 7009
+        match rare m|^RARE-OK| p/Rare/
+        """;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task IdentifyTcpAsync_TalkFirstBanner_HardMatchOnOneConnection()
+    {
+        await using var server = ScriptedServer.Respond("SSH-2.0-Test_1.5\r\n", _ => null);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+
+        Assert.Equal("ssh", result.Service);
+        Assert.False(result.Fingerprint!.IsSoft);
+        Assert.Equal("TestSSH", result.Fingerprint.Product);
+        Assert.Equal("1.5", result.Fingerprint.Version);
+        Assert.Equal("protocol 2.0", result.Fingerprint.Info);
+        Assert.Equal(["cpe:2.3:a:test:testssh:1.5:*:*:*:*:*:*:*"], result.Fingerprint.Cpe23);
+        Assert.Equal("SSH-2.0-Test_1.5\r\n", Encoding.Latin1.GetString(result.Banner));
+        Assert.Equal(GrabOutcome.Success, result.Outcome);
+        Assert.Equal(1, server.Accepted);
+        Assert.Empty(server.Received);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_SilentListedPort_SendsThePortProbeOnTheNullConnection()
+    {
+        await using var server = ScriptedServer.Respond(null, r => r == "ALPHA\r\n" ? "ALPHA-OK 3.1\r\n" : null, port: 7001);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+
+        Assert.Equal("alpha", result.Service);
+        Assert.Equal("3.1", result.Fingerprint!.Version);
+        Assert.Equal("Alpha", result.ProbeName);
+        Assert.Equal(1, server.Accepted);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_SoftMatch_NarrowsToProbesThatCanHardMatchIt()
+    {
+        await using var server = ScriptedServer.Respond("FOO ready\r\n", r => r == "BETA\r\n" ? "FOO 2.0\r\n" : "ERR\r\n");
+        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+
+        Assert.Equal("foo", result.Service);
+        Assert.False(result.Fingerprint!.IsSoft);
+        Assert.Equal("Foo daemon", result.Fingerprint.Product);
+        Assert.Equal("2.0", result.Fingerprint.Version);
+        Assert.Equal("FOO ready\r\n", Encoding.Latin1.GetString(result.Banner));
+        var sent = server.Received.Select(b => Encoding.Latin1.GetString(b)).ToList();
+        Assert.Contains("BETA\r\n", sent);
+        // Alpha and Gamma cannot hard-match "foo" (Gamma only through its fallback to Beta, which was tried).
+        Assert.DoesNotContain("ALPHA\r\n", sent);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_Fallback_UsesAnotherProbesMatchLines()
+    {
+        // Only Gamma gets an answer, and only Beta's lines recognise it.
+        await using var server = ScriptedServer.Respond(null, r => r == "GAMMA\r\n" ? "FOO 9.9\r\n" : null);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+
+        Assert.Equal("foo", result.Service);
+        Assert.Equal("9.9", result.Fingerprint!.Version);
+        Assert.Equal("Gamma", result.ProbeName);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_RareProbe_IsSentOnlyOnItsPortOrAtHighIntensity()
+    {
+        await using var unlisted = ScriptedServer.Respond(null, r => r == "RARE\r\n" ? "RARE-OK\r\n" : null);
+        var low = await IdentifyAsync(Scanner(Catalog(Probes)), unlisted);
+        Assert.Null(low.Service);
+        Assert.DoesNotContain(unlisted.Received, b => Encoding.Latin1.GetString(b) == "RARE\r\n");
+
+        var high = await IdentifyAsync(Scanner(Catalog(Probes), FastSettings(intensity: 9)), unlisted);
+        Assert.Equal("rare", high.Service);
+
+        await using var listed = ScriptedServer.Respond(null, r => r == "RARE\r\n" ? "RARE-OK\r\n" : null, port: 7009);
+        var onPort = await IdentifyAsync(Scanner(Catalog(Probes)), listed);
+        Assert.Equal("rare", onPort.Service);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_ParallelProbes_StayWithinThePerPortCap()
+    {
+        await using var server = ScriptedServer.Respond(null, _ => null);
+        var settings = FastSettings(intensity: 9);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes), settings), server);
+
+        Assert.Null(result.Service);
+        Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
+        Assert.Contains("no banner and no answer", result.Error, StringComparison.Ordinal);
+        // The NULL probe's connection plus at most MaxParallelProbes others; the server sees a close only when the
+        // client's FIN arrives, so a finished probe's connection may still count while the next one opens.
+        Assert.InRange(server.MaxOpen, 1, 1 + settings.MaxParallelProbes + 1);
+        Assert.Equal(5, server.Accepted);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_PeerClosesAtOnce_IsTcpWrapped()
+    {
+        await using var server = new ScriptedServer((_, _) => Task.CompletedTask, linger: false);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+
+        Assert.Equal("tcpwrapped", result.Service);
+        Assert.Equal(GrabOutcome.Closed, result.Outcome);
+        Assert.Equal(1, server.Accepted);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_UnmatchedBanner_KeepsTheBannerAsData()
+    {
+        await using var server = ScriptedServer.Respond("HELLO THERE\r\n", _ => null);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+
+        Assert.Null(result.Service);
+        Assert.Equal(GrabOutcome.Success, result.Outcome);
+        Assert.Equal("HELLO THERE\r\n", Encoding.Latin1.GetString(result.Banner));
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_TlsPort_ProbesInsideTls()
+    {
+        using var certificate = SelfSigned();
+        const string probes = """
+            Probe TCP NULL q||
+            Probe TCP Get q|GET / HTTP/1.0\r\n\r\n|
+            rarity 1
+            sslports 1-65535
+            match http m|^HTTP/1\.0 200 OK\r\nServer: TinyWeb/([\d.]+)| p/TinyWeb/ v/$1/
+            """;
+        await using var server = Tls(certificate, null, r => r.StartsWith("GET /", StringComparison.Ordinal) ? "HTTP/1.0 200 OK\r\nServer: TinyWeb/4.2\r\n\r\n" : null);
+        var result = await IdentifyAsync(Scanner(Catalog(probes)), server);
+
+        Assert.Equal("http", result.Service);
+        Assert.True(result.Tls);
+        Assert.Equal("TinyWeb", result.Fingerprint!.Product);
+        Assert.Equal("4.2", result.Fingerprint.Version);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_TlsOnAnUnlistedPort_IsFoundFromTheTlsLookingAnswer()
+    {
+        using var certificate = SelfSigned();
+        await using var server = Tls(certificate, "* OK IMAP ready\r\n", _ => null);
+        var result = await IdentifyAsync(Scanner(ProbeCatalog.Default), server);
+
+        Assert.True(result.Tls);
+        Assert.Equal("imap", result.Service);
+    }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_DefaultCatalog_IdentifiesBannersOfRealDaemons()
+    {
+        await using var ftp = ScriptedServer.Respond("220 (vsFTPd 3.0.3)\r\n", _ => null);
+        var result = await IdentifyAsync(Scanner(ProbeCatalog.Default), ftp);
+        Assert.Equal("ftp", result.Service);
+        Assert.Equal("vsftpd", result.Fingerprint!.Product);
+        Assert.Equal("3.0.3", result.Fingerprint.Version);
+        Assert.Equal(["cpe:2.3:a:vsftpd:vsftpd:3.0.3:*:*:*:*:*:*:*"], result.Fingerprint.Cpe23);
+    }
+}
