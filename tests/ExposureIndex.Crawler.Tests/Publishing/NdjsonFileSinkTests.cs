@@ -55,6 +55,8 @@ public sealed partial class NdjsonFileSinkTests : IDisposable
             TargetDeadline = TimeSpan.FromSeconds(3),
             OutputPath = path,
             ScanId = "ndjson-scan",
+            // The sink's format is under test, not the deep grabbers: data stays the probe engine's bytes.
+            DeepGrab = false,
         };
         Assert.Empty(CrawlOptionsValidator.Validate(options));
 

@@ -68,7 +68,6 @@ public sealed class ElasticReadPathTests
         var result = await store.SearchAsync(new SearchRequest(MatchAllNode.Instance, [], 10_000, 1), TestContext.Current.CancellationToken).WaitAsync(Bound, TestContext.Current.CancellationToken);
 
         Assert.Equal(10_001, result.Total);
-        Assert.True(result.Matches.Count == 1, string.Join("\n", server.Requests.Select(r => r.Method + " " + r.Path + " " + r.Body[..Math.Min(300, r.Body.Length)])));
         Assert.Equal(ConformanceFixtures.All()[0], Assert.Single(result.Matches).Record);
         var pages = server.Requests.Where(r => r.Path == "/_search").Select(r => JsonNode.Parse(r.Body)!).ToList();
         Assert.Equal(2, pages.Count);
@@ -138,7 +137,7 @@ public sealed class ElasticReadPathTests
         => new((request, _) =>
         {
             var body = request.Body.Length > 0 ? JsonNode.Parse(request.Body) : null;
-            var isMaxQuery = body?["size"]?.GetValue<int>() == 1 && body["sort"] is not null && request.Path.EndsWith("/_search", StringComparison.Ordinal);
+            var isMaxQuery = body?["size"]?.GetValue<int>() == 1 && body["sort"] is not null && body["pit"] is null && body["query"] is null && request.Path.EndsWith("/_search", StringComparison.Ordinal);
             return (request.Method, request.Path) switch
             {
                 ("GET", "/") => ScriptedResponse.Ok("""{"cluster_name":"scripted","version":{"number":"8.13.4"}}"""),

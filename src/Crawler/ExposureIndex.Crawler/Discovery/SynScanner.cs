@@ -26,6 +26,9 @@ internal sealed record SynScanOptions
     public int SendBatch { get; init; } = 64;
 
     public byte Ttl { get; init; } = 64;
+
+    /// <summary>Opens the raw socket; a plain raw IPv4/TCP socket when null (tests inject a refusal).</summary>
+    public Func<Socket>? OpenRawSocket { get; init; }
 }
 
 /// <summary>
@@ -112,7 +115,7 @@ internal sealed class SynScanner : IDisposable
         Socket raw;
         try
         {
-            raw = openRawSocket?.Invoke() ?? new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Tcp);
+            raw = (openRawSocket ?? options.OpenRawSocket)?.Invoke() ?? new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Tcp);
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.AccessDenied or SocketError.ProtocolNotSupported
             or SocketError.SocketNotSupported or SocketError.OperationNotSupported or SocketError.AddressFamilyNotSupported)

@@ -15,6 +15,7 @@ internal static class GrabberSelection
         var selected = new List<IGrabber>();
         if (tls)
         {
+            // The TLS view first (certificate, JA3S), so the service's own grabber merges over it.
             selected.AddRange(GrabberCatalog.ForService("ssl", transport));
         }
 
@@ -24,7 +25,10 @@ internal static class GrabberSelection
         }
 
         var forService = service is null ? [] : GrabberCatalog.ForService(service, transport).ToList();
-        selected.AddRange(forService.Count > 0 || service is not null ? forService : GrabberCatalog.ForPort(port, transport));
+        var more = forService.Count > 0 || service is not null ? forService : GrabberCatalog.ForPort(port, transport).ToList();
+        // A STARTTLS-capable TLS grabber listed for the service runs before the service's own grabber for the same reason.
+        selected.AddRange(more.Where(g => g.Name == "ssl"));
+        selected.AddRange(more.Where(g => g.Name != "ssl"));
         return [.. selected.Distinct()];
     }
 

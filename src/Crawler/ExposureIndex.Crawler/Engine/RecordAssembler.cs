@@ -95,10 +95,10 @@ internal static class RecordAssembler
             }
         }
 
-        if (string.IsNullOrEmpty(record.Module))
-        {
-            record.Module = probeModule;
-        }
+        // The module names the service, not the tunnel: a service grabber's module ("https", "smtp") wins, then
+        // the probe engine's service, and "ssl" only when nothing inside the TLS was named.
+        var serviceModule = grabs.Select(g => g.Fragment?.Module).FirstOrDefault(m => !string.IsNullOrEmpty(m) && m != "ssl");
+        record.Module = serviceModule ?? (string.IsNullOrEmpty(probeModule) ? record.Module : probeModule);
 
         if (record.Cpe23.Count == 0)
         {

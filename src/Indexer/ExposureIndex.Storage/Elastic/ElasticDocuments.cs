@@ -51,7 +51,13 @@ internal static class ElasticDocuments
 
     public static long Micros(Timestamp? timestamp) => timestamp is null ? 0 : (timestamp.Seconds * 1_000_000) + (timestamp.Nanos / 1000);
 
-    public static DateTime FromMicros(long micros) => DateTime.UnixEpoch.AddTicks(micros * 10);
+    /// <summary>The instant, clamped to what <see cref="DateTime"/> (and Elasticsearch's date type) can hold.</summary>
+    public static DateTime FromMicros(long micros)
+    {
+        const long Min = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
+        const long Max = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999Z
+        return DateTime.UnixEpoch.AddTicks(Math.Clamp(micros, Min, Max) * 10);
+    }
 
     /// <summary>Millisecond ISO 8601, the precision of the <c>date</c> type (exact comparisons use the <c>*_us</c> longs).</summary>
     public static string FormatDate(long micros) => FromMicros(micros).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);

@@ -133,7 +133,7 @@ internal static class ElasticMappings
         Add(root, "location.country_name", KeywordWithRaw());
         Add(root, "location.postal_code", Keyword(exact: true));
         Add(root, "location.continent_code", Keyword(exact: false));
-        Add(root, "location.geo", new JsonObject { ["type"] = "geo_point" });
+        Add(root, "location.geo", new JsonObject { ["type"] = "geo_point", ["ignore_malformed"] = true }); // a bad coordinate must not reject the record
         Add(root, "http.host", Keyword(exact: false));
         Add(root, "http.location", Keyword(exact: true));
         Add(root, "http.waf", KeywordWithRaw());

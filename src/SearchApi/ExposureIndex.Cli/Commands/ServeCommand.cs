@@ -15,7 +15,7 @@ internal static class ServeCommand
         {
             var options = serve.Build(parse);
             await using var host = await ServerHost.StartAsync(options, cancellationToken).ConfigureAwait(false);
-            Console.WriteLine($"store   {options.Store}");
+            Console.WriteLine($"store   {(options.Store.Backend == ExposureIndex.Storage.StoreBackend.Embedded ? options.Store.ToString() : host.Store.Kind + " " + new UriBuilder(options.Store.Url!) { UserName = string.Empty, Password = string.Empty }.Uri)}");
             Console.WriteLine($"api     {host.ApiUrl}   (key: {options.ApiKeys[0]})");
             Console.WriteLine($"ingest  {host.GrpcUrl}   (gRPC exposure.v1.Ingest/Publish, HTTP/2 only)");
             Console.WriteLine("Press Ctrl+C to stop.");

@@ -5,6 +5,7 @@ using ExposureIndex.Indexer.Enrichment.ReverseDns;
 using ExposureIndex.SearchApi;
 using ExposureIndex.SearchApi.Endpoints;
 using ExposureIndex.Storage;
+using ExposureIndex.Storage.Elastic;
 using ExposureIndex.Storage.Embedded;
 using ExposureIndex.Rpc.Server;
 using Microsoft.AspNetCore.Builder;
@@ -125,11 +126,23 @@ internal sealed class ServerHost : IAsyncDisposable
         }
     }
 
-    public static IExposureStore OpenStore(StoreLocation location) => location.Backend switch
+    public static IExposureStore OpenStore(StoreLocation location)
     {
-        StoreBackend.Embedded => EmbeddedStore.Open(location.Path),
-        _ => throw new CliException($"store {location}: the Elasticsearch backend is not available in this build; use --data DIR for the embedded store"),
-    };
+        if (location.Backend == StoreBackend.Embedded)
+        {
+            return EmbeddedStore.Open(location.Path);
+        }
+
+        try
+        {
+            return ElasticStore.Open(location.Url!, ElasticStoreOptions.Default);
+        }
+        catch (ElasticException ex)
+        {
+            // The message names the URL without credentials; never echo location.ToString(), which may hold them.
+            throw new CliException(ex.Message);
+        }
+    }
 
     private static GeoIpEnricher OpenGeoIp(IReadOnlyList<string> paths, ILogger<GeoIpEnricher> logger)
     {
