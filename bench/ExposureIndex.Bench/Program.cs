@@ -13,7 +13,11 @@ switch (name)
         return 0;
     case "store":
         return await StoreBench.RunAsync(args[1..]);
+    case "fingerprint":
+        return await FingerprintBench.RunAsync(args[1..]);
+    case "sweep":
+        return await SweepBench.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ExposureIndex.Bench <store|store-spike|...> [args]  (see bench/README.md)");
+        Console.Error.WriteLine("usage: ExposureIndex.Bench <store|store-spike|fingerprint|...> [args]  (see bench/README.md)");
         return 2;
 }

@@ -65,13 +65,20 @@ public sealed class LoopbackDiscoveryTests : IDisposable
             AllowLoopback = true,
         });
 
-    [Fact]
-    public async Task ConnectSweep_Loopback_FindsExactlyTheListeners()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ConnectSweep_Loopback_FindsExactlyTheListeners(bool epoll)
     {
         var (address, open, closed) = Host(open: 3, closed: 40);
         var plan = Plan([address], open.Concat(closed));
         var results = new ConcurrentBag<DiscoveryResult>();
-        var sweep = new DiscoverySweep(plan, new DiscoverySweepOptions { Rate = 5000, MaxPerNetwork = 4, Connect = new ConnectScanOptions { Concurrency = 16 } }, TimeProvider.System);
+        var sweep = new DiscoverySweep(plan, new DiscoverySweepOptions
+        {
+            Rate = 5000,
+            MaxPerNetwork = 4,
+            Connect = new ConnectScanOptions { Concurrency = 16, UseEpoll = epoll },
+        }, TimeProvider.System);
         var snapshot = await sweep.RunAsync(results.Add, Ct).WaitAsync(TestTimeout, Ct);
 
         Assert.Equal(open, results.Where(r => r.State == PortState.Open).Select(r => r.Target.Port).ToHashSet());
@@ -81,14 +88,17 @@ public sealed class LoopbackDiscoveryTests : IDisposable
         Assert.Equal(40, snapshot.Closed);
     }
 
-    [Fact]
-    public async Task ConnectSweep_StoppedAndResumed_UnionIsThePlanWithoutRepeats()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ConnectSweep_StoppedAndResumed_UnionIsThePlanWithoutRepeats(bool epoll)
     {
         var hosts = Enumerable.Range(0, 2).Select(_ => Host(open: 2, closed: 30)).ToList();
         var ports = hosts.SelectMany(h => h.Open.Concat(h.Closed)).Distinct().ToList();
         var plan = Plan(hosts.Select(h => h.Address), ports, seed: 77);
         var checkpoint = Path.Combine(_dir, "cp.json");
-        var options = new DiscoverySweepOptions { Rate = 3000, MaxPerNetwork = 8, CheckpointPath = checkpoint, Connect = new ConnectScanOptions { Concurrency = 8 } };
+        // A cap below the concurrency: targets wait for their network, and a stop must drain them too.
+        var options = new DiscoverySweepOptions { Rate = 3000, MaxPerNetwork = 2, CheckpointPath = checkpoint, Connect = new ConnectScanOptions { Concurrency = 16, UseEpoll = epoll } };
 
         var first = new ConcurrentBag<ScanTriple>();
         using (var stop = new CancellationTokenSource())
@@ -115,6 +125,52 @@ public sealed class LoopbackDiscoveryTests : IDisposable
         Assert.Equal((int)plan.Order.Count, first.Count + second.Count);
         Assert.True(snapshot.ResumedFrom > 0);
         Assert.Equal(plan.Order.Count, snapshot.Done);
+        // Open ports found before the stop come from the checkpoint: the total is every listener, once.
+        Assert.Equal(4, snapshot.Open);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ConnectSweep_SilentPort_IsFilteredAfterTheTimeout(bool epoll)
+    {
+        // A listener that never accepts, with its accept queue full: Linux drops further SYNs, so the handshake
+        // never completes and only the connect timeout ends the attempt.
+        var address = Loopback.NextAddress();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(address, 0));
+        listener.Listen(1);
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var fillers = new List<Socket>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                fillers.Add(filler);
+                using var quick = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+                try
+                {
+                    await filler.ConnectAsync(new IPEndPoint(address, port), quick.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break; // the queue is full already
+                }
+            }
+
+            var plan = Plan([address], [port]);
+            var results = new ConcurrentBag<DiscoveryResult>();
+            var options = new DiscoverySweepOptions { Connect = new ConnectScanOptions { ConnectTimeout = TimeSpan.FromMilliseconds(300), UseEpoll = epoll } };
+            await new DiscoverySweep(plan, options, TimeProvider.System).RunAsync(results.Add, Ct).WaitAsync(TestTimeout, Ct);
+            var result = Assert.Single(results);
+            Assert.Equal(PortState.Filtered, result.State);
+            Assert.Equal("connect timeout", result.Error);
+        }
+        finally
+        {
+            fillers.ForEach(f => f.Dispose());
+        }
     }
 
     [Fact]

@@ -37,4 +37,27 @@ public sealed class NmapProbeFileTests(ITestOutputHelper output)
         Assert.Contains(catalog.Tcp, p => p.Name == "GetRequest" && p.Rarity == 1 && p.Ports.Contains(80) && p.SslPorts.Contains(443));
         Assert.True(catalog.Excluded.Tcp.Contains(9100));
     }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_WithNmapFileOnTop_ItsSpecificLinesBeatOurCatchAlls()
+    {
+        var path = Requires.File(NmapFile, "nmap's service probe file (apt-get install nmap)");
+        await using var server = ScriptedServer.Respond("SSH-2.0-Sun_SSH_1.1\r\n", _ => null);
+
+        var ours = await EngineHarness.IdentifyAsync(EngineHarness.Scanner(ProbeCatalog.Default), server);
+        Assert.Equal("Sun_SSH_1.1", ours.Fingerprint!.Product);
+
+        var both = ProbeCatalog.Create([path]);
+        var result = await EngineHarness.IdentifyAsync(EngineHarness.Scanner(both), server);
+        Assert.Equal("ssh", result.Service);
+        Assert.Equal("SunSSH", result.Fingerprint!.Product);
+        Assert.Equal("1.1", result.Fingerprint.Version);
+        Assert.Equal(path, result.Fingerprint.Match.File);
+
+        // Our own specific lines still come first for what we know.
+        await using var openssh = ScriptedServer.Respond("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", _ => null);
+        var mine = await EngineHarness.IdentifyAsync(EngineHarness.Scanner(both), openssh);
+        Assert.Equal(ProbeCatalog.EmbeddedName, mine.Fingerprint!.Match.File);
+        Assert.Equal("9.2p1", mine.Fingerprint.Version);
+    }
 }

@@ -188,4 +188,32 @@ public sealed class ServiceScannerTests
         Assert.Equal("3.0.3", result.Fingerprint.Version);
         Assert.Equal(["cpe:2.3:a:vsftpd:vsftpd:3.0.3:*:*:*:*:*:*:*"], result.Fingerprint.Cpe23);
     }
+
+    [Fact]
+    public async Task IdentifyTcpAsync_ImplicitTlsMailPort_FindsTheGreetingInsideTls()
+    {
+        using var certificate = SelfSigned();
+        // 993 is an sslports port of our file; the test binds it on its own loopback address when it can.
+        ScriptedServer server;
+        try
+        {
+            server = Tls(certificate, "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Dovecot (Debian) ready.\r\n", _ => null, port: 993);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            ExposureIndex.TestCommon.Requires.SkipOrFail($"cannot listen on port 993 here: {e.SocketErrorCode}");
+            return;
+        }
+
+        await using (server)
+        {
+            var result = await IdentifyAsync(Scanner(ProbeCatalog.Default), server);
+
+            Assert.True(result.Tls);
+            Assert.Equal("imap", result.Service);
+            Assert.Equal("Dovecot imapd", result.Fingerprint!.Product);
+            // The TLS search starts at once on an sslports port: no plain probe is ever sent there.
+            Assert.Equal(2, server.Accepted);
+        }
+    }
 }

@@ -134,6 +134,19 @@ public sealed class DiskSpoolTests : IDisposable
     }
 
     [Fact]
+    public void Open_SpoolInUse_IsRefusedUntilReleased()
+    {
+        using (DiskSpool.Open(_dir))
+        {
+            var e = Assert.Throws<IOException>(() => DiskSpool.Open(_dir));
+            Assert.Contains("in use by another process", e.Message, StringComparison.Ordinal);
+        }
+
+        using var again = DiskSpool.Open(_dir);
+        Assert.False(again.HasPending);
+    }
+
+    [Fact]
     public void Open_CorruptCursor_IsReported()
     {
         using (var spool = DiskSpool.Open(_dir))

@@ -109,9 +109,9 @@ public sealed class DnsGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_TcpBind_SameAnswersOverOneConnection()
     {
-        await using var server = BinaryPeers.Scripted((_, framed) => BindReply(framed.AsSpan(2), tcp: true));
+        await using var server = TestServer.Answering((_, framed) => BindReply(framed.AsSpan(2), tcp: true));
 
-        var result = await new DnsTcpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new DnsTcpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("dns-tcp", result.Fragment.Module);
@@ -143,7 +143,7 @@ public sealed class DnsGrabberTests
     public async Task GrabAsync_TcpSlowDripOfAFrame_EndsWithinTheDeadline()
     {
         // A frame announcing 65535 bytes, then one byte every 200 ms: the total deadline ends it.
-        var result = await BinaryPeers.DripAsync(new DnsTcpGrabber(), [0xFF, 0xFF], [0x41], TimeSpan.FromMilliseconds(200), afterRequest: true);
+        var result = await HostilePeers.DripAsync(new DnsTcpGrabber(), [0xFF, 0xFF], [0x41], TimeSpan.FromMilliseconds(200), afterRequest: true);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
     }

@@ -22,7 +22,7 @@ public sealed class FtpGrabberTests
             _ => "530 Please login with USER and PASS.\r\n"u8.ToArray(),
         });
 
-        var result = await new FtpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new FtpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("vsftpd", result.Fragment.Product);
@@ -46,7 +46,7 @@ public sealed class FtpGrabberTests
             }
         });
 
-        var result = await new FtpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new FtpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Equal("ProFTPD", result.Fragment.Product);

@@ -2,18 +2,20 @@ using System.Net.Sockets;
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Http;
-using ExposureIndex.Grabbers.Tests.Tls;
+using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Http;
 
 public sealed class HttpGrabberTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     private static readonly byte[] Icon = Enumerable.Range(0, 700).Select(i => (byte)(i * 7)).ToArray();
 
     /// <summary>A small web site: "/" redirects to /home, which names its icon; robots.txt exists.</summary>
-    private static ScriptedServer Site(List<string>? requests = null) => ScriptedServer.Start(async (stream, ct) =>
+    private static TestServer Site(List<string>? requests = null) => TestServer.OnStream(async (stream, ct) =>
     {
-        var request = Encoding.ASCII.GetString(await TestGrab.ReadUntilAsync(stream, "\r\n\r\n"u8.ToArray(), ct));
+        var request = Encoding.ASCII.GetString(await stream.ReadUntilAsync("\r\n\r\n"u8.ToArray(), ct));
         lock (requests ?? [])
         {
             requests?.Add(request);
@@ -34,13 +36,13 @@ public sealed class HttpGrabberTests
     private static byte[] Response(string status, string type, string body, string extraHeaders = "")
         => Encoding.ASCII.GetBytes($"HTTP/1.1 {status}\r\n{extraHeaders}Content-Type: {type}\r\nContent-Length: {Encoding.ASCII.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}");
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_SameOriginRedirect_FollowedFaviconFromLinkAndRobots()
     {
         var requests = new List<string>();
         await using var server = Site(requests);
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(TestGrab.Roomy), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(GrabContexts.Roomy), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         var http = result.Fragment.Http;
@@ -62,14 +64,14 @@ public sealed class HttpGrabberTests
         Assert.Equal(ExposureIndex.Contracts.MurmurHash3.Hash32(http.Html.Span), http.HtmlHash);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_Request_HostUserAgentAndClose()
     {
         var requests = new List<string>();
         await using var server = Site(requests);
-        var context = server.Context(TestGrab.Roomy);
+        var context = server.Context(GrabContexts.Roomy);
 
-        await new HttpGrabber().GrabAsync(context, TestGrab.Ct);
+        await new HttpGrabber().GrabAsync(context, Ct);
 
         var first = requests[0];
         Assert.StartsWith("GET / HTTP/1.1\r\n", first, StringComparison.Ordinal);
@@ -79,13 +81,13 @@ public sealed class HttpGrabberTests
         Assert.Equal(["/", "/home", "/static/i.png", "/robots.txt"], requests.Select(r => r.Split(' ')[1]));
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_RedirectToOtherHost_RecordedNotFollowed()
     {
         var requests = new List<string>();
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            var request = Encoding.ASCII.GetString(await TestGrab.ReadUntilAsync(stream, "\r\n\r\n"u8.ToArray(), ct));
+            var request = Encoding.ASCII.GetString(await stream.ReadUntilAsync("\r\n\r\n"u8.ToArray(), ct));
             lock (requests)
             {
                 requests.Add(request.Split(' ')[1]);
@@ -96,7 +98,7 @@ public sealed class HttpGrabberTests
                 : Response("404 Not Found", "text/html", "no"), ct);
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(TestGrab.Roomy), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(GrabContexts.Roomy), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal(301, result.Fragment.Http.Status);
@@ -106,38 +108,38 @@ public sealed class HttpGrabberTests
         Assert.False(result.Fragment.Http.RobotsPresent);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_RedirectLoop_StopsAfterMaxRedirects()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            var request = Encoding.ASCII.GetString(await TestGrab.ReadUntilAsync(stream, "\r\n\r\n"u8.ToArray(), ct));
+            var request = Encoding.ASCII.GetString(await stream.ReadUntilAsync("\r\n\r\n"u8.ToArray(), ct));
             var next = request.StartsWith("GET /a ", StringComparison.Ordinal) ? "/b" : "/a";
             await stream.WriteAsync(Response("307 Temporary Redirect", "text/plain", "loop", $"Location: {next}\r\n"), ct);
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(TestGrab.Roomy), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(GrabContexts.Roomy), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal(HttpGrabber.MaxRedirects + 1, result.Fragment.Http.Redirects.Count);
         Assert.Equal(307, result.Fragment.Http.Status);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_Tarpit_IoTimeout()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) => await Task.Delay(Timeout.Infinite, ct));
+        await using var server = TestServer.OnStream(async (stream, ct) => await Task.Delay(Timeout.Infinite, ct));
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Contains("read timeout", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_EndlessHeaders_ProtocolErrorNamingHeaderBlock()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             await stream.WriteAsync("HTTP/1.1 200 OK\r\n"u8.ToArray(), ct);
             var line = Encoding.ASCII.GetBytes("X-Endless: " + new string('a', 1000) + "\r\n");
@@ -147,16 +149,16 @@ public sealed class HttpGrabberTests
             }
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
         Assert.Contains("header block exceeds", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_EndlessBody_SuccessWithBodyAtCap()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<title>big</title>"u8.ToArray(), ct);
             var chunk = new byte[8192];
@@ -167,18 +169,18 @@ public sealed class HttpGrabberTests
             }
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal(HttpParser.DefaultMaxBody, result.Fragment.Http.Html.Length);
         Assert.Equal("big", result.Fragment.Http.Title);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_SlowDrip_EndsAtDeadlineKeepingPartialResponse()
     {
-        var limits = TestGrab.Small with { ReadTimeout = TimeSpan.FromSeconds(2), TotalDeadline = TimeSpan.FromSeconds(3) };
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        var limits = GrabContexts.Short with { ReadTimeout = TimeSpan.FromSeconds(2), TotalDeadline = TimeSpan.FromSeconds(3) };
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             await stream.WriteAsync("HTTP/1.1 200 OK\r\nServer: nginx/1.2.3\r\n"u8.ToArray(), ct);
             for (var i = 0; i < 10_000; i++)
@@ -188,7 +190,7 @@ public sealed class HttpGrabberTests
             }
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(limits), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(limits), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Contains("deadline", result.Error, StringComparison.Ordinal);
@@ -196,41 +198,41 @@ public sealed class HttpGrabberTests
         Assert.Equal("1.2.3", result.Fragment.Version);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_Garbage_ProtocolError()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            await TestGrab.ReadUntilAsync(stream, "\r\n\r\n"u8.ToArray(), ct);
-            await stream.WriteAsync(TestGrab.Fixture("Http", "garbage-random.bin"), ct);
+            await stream.ReadUntilAsync("\r\n\r\n"u8.ToArray(), ct);
+            await stream.WriteAsync(ProtocolFixtures.Read("Http", "garbage-random.bin"), ct);
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
         Assert.Contains("does not start with \"HTTP/\"", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_ClosesWithoutAnswer_Closed()
     {
-        await using var server = ScriptedServer.Start((stream, _) =>
+        await using var server = TestServer.OnStream((stream, _) =>
         {
             stream.Socket.Shutdown(SocketShutdown.Both);
             return Task.CompletedTask;
         });
 
-        var result = await new HttpGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Closed, result.Outcome);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_NothingListening_Refused()
     {
         int port;
         System.Net.IPAddress address;
-        await using (var server = ScriptedServer.Start((_, _) => Task.CompletedTask))
+        await using (var server = TestServer.OnStream((_, _) => Task.CompletedTask))
         {
             port = server.EndPoint.Port;
             address = server.EndPoint.Address;
@@ -239,11 +241,11 @@ public sealed class HttpGrabberTests
         var context = new GrabContext
         {
             Target = new GrabTarget(address, port, Transport.Tcp),
-            Limits = TestGrab.Small,
+            Limits = GrabContexts.Short,
             Network = SocketGrabNetwork.Instance,
         };
 
-        var result = await new HttpGrabber().GrabAsync(context, TestGrab.Ct);
+        var result = await new HttpGrabber().GrabAsync(context, Ct);
 
         Assert.Equal(GrabOutcome.Refused, result.Outcome);
     }

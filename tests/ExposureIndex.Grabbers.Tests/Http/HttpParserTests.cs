@@ -1,14 +1,13 @@
 using System.Text;
 using ExposureIndex.Grabbers.Http;
 using ExposureIndex.Grabbers.Tests.Support;
-using ExposureIndex.Grabbers.Tests.Tls;
 
 namespace ExposureIndex.Grabbers.Tests.Http;
 
 public sealed class HttpParserTests
 {
     private static HttpResult ParseAllWays(string fixture, bool endOfStream = false, int maxBody = HttpParser.DefaultMaxBody)
-        => ParserFeeding.AllWays(() => new HttpParser(maxBody), TestGrab.Fixture("Http", fixture), endOfStream, canonical: r => r.Canonical());
+        => ParserFeeding.AllWays(() => new HttpParser(maxBody), ProtocolFixtures.Read("Http", fixture), endOfStream, canonical: r => r.Canonical());
 
     [Theory]
     [InlineData("nginx-index.bin", 200, "nginx/")]
@@ -17,7 +16,7 @@ public sealed class HttpParserTests
     [InlineData("apache-404.bin", 404, "Apache/")]
     public void Feed_CapturedDaemonResponse_AllWaysSameResult(string fixture, int status, string serverPrefix)
     {
-        var bytes = TestGrab.Fixture("Http", fixture);
+        var bytes = ProtocolFixtures.Read("Http", fixture);
 
         var result = ParseAllWays(fixture);
 
@@ -37,7 +36,7 @@ public sealed class HttpParserTests
     [InlineData("apache-404.bin")]
     [InlineData("chunked-trailers.bin")]
     public void Feed_EveryProperPrefix_NeedsMore(string fixture)
-        => ParserFeeding.PrefixesNeedMore(() => new HttpParser(), TestGrab.Fixture("Http", fixture));
+        => ParserFeeding.PrefixesNeedMore(() => new HttpParser(), ProtocolFixtures.Read("Http", fixture));
 
     [Fact]
     public void Feed_NginxIndex_TitleDecoded()
@@ -91,7 +90,7 @@ public sealed class HttpParserTests
     [InlineData("hostile-long-line.bin", "an HTTP line exceeds")]
     public void Feed_MalformedOrHostile_InvalidWithReason(string fixture, string reason)
     {
-        var bytes = TestGrab.Fixture("Http", fixture);
+        var bytes = ProtocolFixtures.Read("Http", fixture);
         foreach (var chunks in new[] { new[] { bytes }, bytes.Select(b => new[] { b }).ToArray() })
         {
             var parser = new HttpParser();

@@ -20,7 +20,7 @@ public sealed class ImapGrabberTests
             _ => "* BAD unexpected\r\n"u8.ToArray(),
         });
 
-        var result = await new ImapGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new ImapGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("Dovecot", result.Fragment.Product);
@@ -70,7 +70,7 @@ public sealed class ImapGrabberTests
             await c.WriteAsync("* OK this is not TLS at all\r\n"u8.ToArray(), ct);
             await c.ReadAsync(ct);
         });
-        var plain = GrabContexts.For(server.EndPoint);
+        var plain = server.Context();
         var context = new GrabContext { Target = plain.Target, Limits = plain.Limits, Network = plain.Network, Tls = true };
 
         var result = await new ImapGrabber().GrabAsync(context, Ct);

@@ -1,6 +1,5 @@
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Ldap;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 using ExposureIndex.TestCommon;
 
@@ -14,9 +13,9 @@ public sealed class LdapGrabberTests
     public async Task GrabAsync_OpenLdap_ProductWithoutVersionAndRootDseFields()
     {
         var reply = ProtocolFixtures.Read("Ldap", "openldap-rootdse.bin");
-        await using var server = BinaryPeers.Scripted((_, request) => request[0] == 0x30 && request.AsSpan().IndexOf((byte)0x63) > 0 ? reply : null);
+        await using var server = TestServer.Answering((_, request) => request[0] == 0x30 && request.AsSpan().IndexOf((byte)0x63) > 0 ? reply : null);
 
-        var result = await new LdapGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new LdapGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         var record = result.Fragment;
@@ -36,9 +35,9 @@ public sealed class LdapGrabberTests
     public async Task GrabAsync_Always_SearchThenUnbindAndNeverABind()
     {
         var reply = ProtocolFixtures.Read("Ldap", "openldap-rootdse.bin");
-        await using var server = BinaryPeers.Scripted((_, _) => reply);
+        await using var server = TestServer.Answering((_, _) => reply);
 
-        await new LdapGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        await new LdapGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.True(await Poll.UntilAsync(() => server.Received.Count >= 2, TimeSpan.FromSeconds(5), Ct));
         var messages = server.Received.ToList();
@@ -68,7 +67,7 @@ public sealed class LdapGrabberTests
     public async Task GrabAsync_EndlessEntryStream_StopsAtTheByteCap()
     {
         // A SEQUENCE announcing 1 MiB - 1 (under the message cap), then filler forever: the connection's byte cap ends it.
-        var (result, written) = await BinaryPeers.FloodAfterRequestAsync(new LdapGrabber(), [0x30, 0x83, 0x0F, 0xFF, 0xFF], new byte[16 * 1024]);
+        var (result, written) = await HostilePeers.FloodAfterRequestAsync(new LdapGrabber(), [0x30, 0x83, 0x0F, 0xFF, 0xFF], new byte[16 * 1024]);
 
         Assert.NotEqual(GrabOutcome.Success, result.Outcome);
         Assert.True(written < HostilePeers.TenMegabytes, $"the server wrote {written} bytes");
@@ -77,7 +76,7 @@ public sealed class LdapGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_SlowDrip_EndsWithinTheDeadline()
     {
-        var result = await BinaryPeers.DripAsync(new LdapGrabber(), [0x30, 0x82, 0x7F, 0xFF], [0x04], TimeSpan.FromMilliseconds(200), afterRequest: true);
+        var result = await HostilePeers.DripAsync(new LdapGrabber(), [0x30, 0x82, 0x7F, 0xFF], [0x04], TimeSpan.FromMilliseconds(200), afterRequest: true);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
     }

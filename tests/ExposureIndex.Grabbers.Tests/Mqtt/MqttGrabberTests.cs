@@ -1,7 +1,6 @@
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Mqtt;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 using ExposureIndex.TestCommon;
 
@@ -38,9 +37,9 @@ public sealed class MqttGrabberTests
     public async Task GrabAsync_BrokerAccepts_ConnectThenDisconnectAndNeverSubscribes()
     {
         var accepted = ProtocolFixtures.Read("Mqtt", "mosquitto-connack-accepted.bin");
-        await using var server = BinaryPeers.Scripted((_, request) => request[0] == 0x10 ? accepted : null);
+        await using var server = TestServer.Answering((_, request) => request[0] == 0x10 ? accepted : null);
 
-        var result = await new MqttGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new MqttGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("mqtt", result.Fragment.Module);
@@ -75,9 +74,9 @@ public sealed class MqttGrabberTests
     public async Task GrabAsync_BrokerRefuses_Code5AndNoDisconnect()
     {
         var refused = ProtocolFixtures.Read("Mqtt", "mosquitto-connack-not-authorized.bin");
-        await using var server = BinaryPeers.Scripted((_, _) => refused);
+        await using var server = TestServer.Answering((_, _) => refused);
 
-        var result = await new MqttGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new MqttGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal(5, result.Fragment.Mqtt.Code);
@@ -107,7 +106,7 @@ public sealed class MqttGrabberTests
     public async Task GrabAsync_SlowDripOfLengthBytes_EndsWithinTheDeadline()
     {
         // A CONNACK header whose remaining length keeps continuing, one byte every 300 ms.
-        var result = await BinaryPeers.DripAsync(new MqttGrabber(), [0x20], [0x80], TimeSpan.FromMilliseconds(300), afterRequest: true);
+        var result = await HostilePeers.DripAsync(new MqttGrabber(), [0x20], [0x80], TimeSpan.FromMilliseconds(300), afterRequest: true);
 
         Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
         Assert.Contains("four bytes", result.Error, StringComparison.Ordinal);

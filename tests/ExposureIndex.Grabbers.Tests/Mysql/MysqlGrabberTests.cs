@@ -20,7 +20,7 @@ public sealed class MysqlGrabberTests
             }
         });
 
-        var result = await new MysqlGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new MysqlGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("MariaDB", result.Fragment.Product);

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Ntp;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Ntp;

@@ -123,12 +123,12 @@ public sealed class NtpParserTests
     [InlineData("ntpd 4.2.8p15@1.3728-o Wed Sep 23 11:46:38 UTC 2020 (1)", "NTP", "4.2.8p15", "cpe:2.3:a:ntp:ntp:4.2.8p15:*:*:*:*:*:*:*")]
     public void TryParse_DaemonVersionStrings_ProductAndVersion(string text, string product, string version, string cpe)
     {
-        Assert.True(NtpProducts.TryParse(text, out var p, out var v, out var c));
-        Assert.Equal(product, p);
-        Assert.Equal(version, v);
-        Assert.Equal(cpe, c);
+        Assert.True(NtpProducts.TryParse(text, out var parsed));
+        Assert.Equal(product, parsed.Product);
+        Assert.Equal(version, parsed.Version);
+        Assert.Equal(cpe, parsed.Cpe23);
     }
 
     [Fact]
-    public void TryParse_UnknownVersionString_NoProduct() => Assert.False(NtpProducts.TryParse("chrony 4.3", out _, out _, out _));
+    public void TryParse_UnknownVersionString_NoProduct() => Assert.False(NtpProducts.TryParse("chrony 4.3", out _));
 }

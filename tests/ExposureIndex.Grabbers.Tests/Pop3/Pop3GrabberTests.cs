@@ -19,7 +19,7 @@ public sealed class Pop3GrabberTests
             _ => "-ERR unexpected\r\n"u8.ToArray(),
         });
 
-        var result = await new Pop3Grabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new Pop3Grabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("Dovecot", result.Fragment.Product);

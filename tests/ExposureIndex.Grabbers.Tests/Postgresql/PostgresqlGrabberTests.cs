@@ -29,7 +29,7 @@ public sealed class PostgresqlGrabberTests
             await c.ReadAsync(ct);
         });
 
-        var result = await new PostgresqlGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new PostgresqlGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.True(result.Fragment.Postgresql.SslSupported);

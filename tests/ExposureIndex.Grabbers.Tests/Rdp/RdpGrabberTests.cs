@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Rdp;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Rdp;
@@ -15,9 +14,9 @@ public sealed class RdpGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_Xrdp_SelectedTlsAndNamedByItsRdstlsHangUp()
     {
-        await using var server = BinaryPeers.Scripted((_, request) => ProtocolFixtures.Read("Rdp", (RequestedProtocols(request) & RdpGrabber.ProtocolRdstls) != 0 ? "xrdp-disconnect-on-rdstls.bin" : "xrdp-neg-rsp-ssl.bin"));
+        await using var server = TestServer.Answering((_, request) => ProtocolFixtures.Read("Rdp", (RequestedProtocols(request) & RdpGrabber.ProtocolRdstls) != 0 ? "xrdp-disconnect-on-rdstls.bin" : "xrdp-neg-rsp-ssl.bin"));
 
-        var result = await new RdpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new RdpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         var record = result.Fragment;
@@ -36,9 +35,9 @@ public sealed class RdpGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_ServerAnsweringBothRequests_NoProductClaimed()
     {
-        await using var server = BinaryPeers.Scripted((_, _) => ProtocolFixtures.Read("Rdp", "xrdp-neg-rsp-ssl.bin"));
+        await using var server = TestServer.Answering((_, _) => ProtocolFixtures.Read("Rdp", "xrdp-neg-rsp-ssl.bin"));
 
-        var result = await new RdpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new RdpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal(string.Empty, result.Fragment.Product);
@@ -48,9 +47,9 @@ public sealed class RdpGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_NlaRequired_FailureRecordedAndOneRequestMore()
     {
-        await using var server = BinaryPeers.Scripted((_, _) => ProtocolFixtures.Read("Rdp", "synthetic-neg-failure-hybrid-required.bin"));
+        await using var server = TestServer.Answering((_, _) => ProtocolFixtures.Read("Rdp", "synthetic-neg-failure-hybrid-required.bin"));
 
-        var result = await new RdpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new RdpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("HYBRID_REQUIRED_BY_SERVER", result.Fragment.Rdp.Failure);
@@ -77,7 +76,7 @@ public sealed class RdpGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_SlowDripOfATpkt_EndsWithinTheDeadline()
     {
-        var result = await BinaryPeers.DripAsync(new RdpGrabber(), [0x03, 0x00, 0x03, 0xFF], [0x00], TimeSpan.FromMilliseconds(200), afterRequest: true);
+        var result = await HostilePeers.DripAsync(new RdpGrabber(), [0x03, 0x00, 0x03, 0xFF], [0x00], TimeSpan.FromMilliseconds(200), afterRequest: true);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
     }

@@ -20,7 +20,7 @@ public sealed class RedisGrabberTests
             }
         });
 
-        var result = await new RedisGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new RedisGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.True(result.Fragment.Redis.AuthRequired);

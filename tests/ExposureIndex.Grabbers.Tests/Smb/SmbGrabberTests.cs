@@ -1,6 +1,5 @@
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Smb;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Smb;
@@ -21,9 +20,9 @@ public sealed class SmbGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_Samba_ProductNetbiosNameDialectAndSmb1Disabled()
     {
-        await using var server = BinaryPeers.Scripted((_, request) => Samba(request));
+        await using var server = TestServer.Answering((_, request) => Samba(request));
 
-        var result = await new SmbGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new SmbGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         var record = result.Fragment;
@@ -51,9 +50,9 @@ public sealed class SmbGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_Always_TwoNegotiatesAndNoSessionSetup()
     {
-        await using var server = BinaryPeers.Scripted((_, request) => Samba(request, smb1Enabled: true));
+        await using var server = TestServer.Answering((_, request) => Samba(request, smb1Enabled: true));
 
-        var result = await new SmbGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new SmbGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.True(result.Fragment.Smb.Smb1Enabled);
         Assert.Equal(2, server.Accepted);
@@ -66,9 +65,9 @@ public sealed class SmbGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_Smb1ConnectionDropped_Smb1Disabled()
     {
-        await using var server = BinaryPeers.Scripted((_, request) => request[4] == 0xFE ? Samba(request) : null);
+        await using var server = TestServer.Answering((_, request) => request[4] == 0xFE ? Samba(request) : null);
 
-        var result = await new SmbGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new SmbGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.True(result.Fragment.Smb.HasSmb1Enabled);
@@ -96,7 +95,7 @@ public sealed class SmbGrabberTests
     [Fact(Timeout = 30_000)]
     public async Task GrabAsync_SlowDripOfAFrame_EndsWithinTheDeadline()
     {
-        var result = await BinaryPeers.DripAsync(new SmbGrabber(), [0x00, 0x00, 0xFF, 0xFF, 0xFE, (byte)'S', (byte)'M', (byte)'B'], [0x00], TimeSpan.FromMilliseconds(200), afterRequest: true);
+        var result = await HostilePeers.DripAsync(new SmbGrabber(), [0x00, 0x00, 0xFF, 0xFF, 0xFE, (byte)'S', (byte)'M', (byte)'B'], [0x00], TimeSpan.FromMilliseconds(200), afterRequest: true);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
     }

@@ -19,7 +19,7 @@ public sealed class SmtpGrabberTests
             _ => "500 unexpected\r\n"u8.ToArray(),
         });
 
-        var result = await new SmtpGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new SmtpGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Equal("Exim", result.Fragment.Product);

@@ -1,6 +1,5 @@
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Snmp;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Snmp;

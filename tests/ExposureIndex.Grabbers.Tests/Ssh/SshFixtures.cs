@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
-using ExposureIndex.Grabbers.Tests.Tls;
+using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Ssh;
 
 /// <summary>The captured OpenSSH transcript, its parts, and the values Python computed from it independently.</summary>
 internal static class SshFixtures
 {
-    public static byte[] Transcript => TestGrab.Fixture("Ssh", "openssh-transcript.bin");
+    public static byte[] Transcript => ProtocolFixtures.Read("Ssh", "openssh-transcript.bin");
 
-    public static IReadOnlyDictionary<string, string> Expected { get; } = System.Text.Encoding.UTF8.GetString(TestGrab.Fixture("Ssh", "openssh-transcript.expected.txt"))
+    public static IReadOnlyDictionary<string, string> Expected { get; } = System.Text.Encoding.UTF8.GetString(ProtocolFixtures.Read("Ssh", "openssh-transcript.expected.txt"))
         .Split('\n', StringSplitOptions.RemoveEmptyEntries)
         .Where(l => !l.StartsWith('#'))
         .Select(l => l.Split('=', 2))

@@ -1,14 +1,16 @@
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Ssh;
-using ExposureIndex.Grabbers.Tests.Tls;
+using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Ssh;
 
 public sealed class SshGrabberTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     /// <summary>Replays the captured OpenSSH server: banner and KEXINIT, then (once the client spoke) its key exchange reply.</summary>
-    private static ScriptedServer Replay(List<byte[]>? fromClient = null) => ScriptedServer.Start(async (stream, ct) =>
+    private static TestServer Replay(List<byte[]>? fromClient = null) => TestServer.OnStream(async (stream, ct) =>
     {
         var transcript = SshFixtures.Transcript;
         var ends = SshFixtures.Boundaries(transcript);
@@ -43,13 +45,13 @@ public sealed class SshGrabberTests
         return line >= 0 && SshFixtures.Boundaries(bytes).Count(e => e <= bytes.Length) >= 3;
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_ReplayedOpenSsh_SectionProductAndData()
     {
         var fromClient = new List<byte[]>();
         await using var server = Replay(fromClient);
 
-        var result = await new SshGrabber().GrabAsync(server.Context(TestGrab.Roomy), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(GrabContexts.Roomy), Ct);
 
         Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}");
         Assert.Null(result.Error);
@@ -77,20 +79,20 @@ public sealed class SshGrabberTests
         Assert.Equal("ssh-ed25519", parser.Result.KexInit.ServerHostKeyAlgorithms[0]);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_Tarpit_IoTimeout()
     {
-        await using var server = ScriptedServer.Start(async (_, ct) => await Task.Delay(Timeout.Infinite, ct));
+        await using var server = TestServer.OnStream(async (_, ct) => await Task.Delay(Timeout.Infinite, ct));
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_EndlessPreBannerLines_ProtocolError()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             for (var i = 0; i < 1_000_000; i++)
             {
@@ -98,17 +100,17 @@ public sealed class SshGrabberTests
             }
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
         Assert.Contains("more than 64 lines", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_SlowDripBanner_EndsAtDeadline()
     {
-        var limits = TestGrab.Small with { ReadTimeout = TimeSpan.FromSeconds(2), TotalDeadline = TimeSpan.FromSeconds(3) };
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        var limits = GrabContexts.Short with { ReadTimeout = TimeSpan.FromSeconds(2), TotalDeadline = TimeSpan.FromSeconds(3) };
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             for (var i = 0; i < 10_000; i++)
             {
@@ -117,23 +119,23 @@ public sealed class SshGrabberTests
             }
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(limits), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(limits), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Contains("deadline", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_BannerThenGarbage_ProtocolErrorKeepingBanner()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             await stream.WriteAsync("SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1\r\n"u8.ToArray(), ct);
-            await stream.WriteAsync(TestGrab.Fixture("Ssh", "hostile-huge-packet.bin").AsMemory(21), ct);
+            await stream.WriteAsync(ProtocolFixtures.Read("Ssh", "hostile-huge-packet.bin").AsMemory(21), ct);
             await stream.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, ct);
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
         Assert.Contains("packet length", result.Error, StringComparison.Ordinal);
@@ -142,26 +144,26 @@ public sealed class SshGrabberTests
         Assert.Equal("SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u1", result.Fragment.Ssh.Banner);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_BannerThenStall_IoTimeoutKeepingBanner()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             await stream.WriteAsync("SSH-2.0-dropbear_2022.83\r\n"u8.ToArray(), ct);
             await Task.Delay(Timeout.Infinite, ct);
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Equal("Dropbear sshd", result.Fragment.Product);
         Assert.Equal("2022.83", result.Fragment.Version);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_NoCommonKex_SuccessWithHasshAndNote()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             var transcript = SshFixtures.Transcript;
             var ends = SshFixtures.Boundaries(transcript);
@@ -174,7 +176,7 @@ public sealed class SshGrabberTests
             await stream.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, ct);
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Contains("no key exchange method in common", result.Error, StringComparison.Ordinal);
@@ -183,32 +185,32 @@ public sealed class SshGrabberTests
         Assert.Equal("9.9", result.Fragment.Version);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_DisconnectAfterBanner_SuccessWithReason()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            await stream.WriteAsync(TestGrab.Fixture("Ssh", "disconnect.bin"), ct);
+            await stream.WriteAsync(ProtocolFixtures.Read("Ssh", "disconnect.bin"), ct);
             await stream.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, ct);
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Contains("Too many connections", result.Error, StringComparison.Ordinal);
         Assert.Equal("Ubuntu", result.Fragment.Os);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_ClosedAtOnce_Closed()
     {
-        await using var server = ScriptedServer.Start((stream, _) =>
+        await using var server = TestServer.OnStream((stream, _) =>
         {
             stream.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
             return Task.CompletedTask;
         });
 
-        var result = await new SshGrabber().GrabAsync(server.Context(), TestGrab.Ct);
+        var result = await new SshGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Closed, result.Outcome);
     }

@@ -1,6 +1,5 @@
 using ExposureIndex.Grabbers.Ssh;
 using ExposureIndex.Grabbers.Tests.Support;
-using ExposureIndex.Grabbers.Tests.Tls;
 
 namespace ExposureIndex.Grabbers.Tests.Ssh;
 
@@ -54,7 +53,7 @@ public sealed class SshParserTests
     [Fact]
     public void Feed_PreBannerLines_KeptAndTolerated()
     {
-        var result = ParseAllWays(TestGrab.Fixture("Ssh", "prebanner-lines.bin"));
+        var result = ParseAllWays(ProtocolFixtures.Read("Ssh", "prebanner-lines.bin"));
 
         Assert.Equal(["Hello there", "Authorized use only"], result.PreBannerLines);
         Assert.Equal(SshFixtures.Expected["sha256"], result.FingerprintSha256);
@@ -63,7 +62,7 @@ public sealed class SshParserTests
     [Fact]
     public void Feed_Ssh1OnlyBanner_CompleteWithBannerOnly()
     {
-        var result = ParseAllWays(TestGrab.Fixture("Ssh", "ssh1-banner.bin"));
+        var result = ParseAllWays(ProtocolFixtures.Read("Ssh", "ssh1-banner.bin"));
 
         Assert.Equal("SSH-1.5-OpenSSH_3.9p1", result.Banner);
         Assert.Null(result.KexInit);
@@ -72,7 +71,7 @@ public sealed class SshParserTests
     [Fact]
     public void Feed_Disconnect_CompleteWithReason()
     {
-        var result = ParseAllWays(TestGrab.Fixture("Ssh", "disconnect.bin"));
+        var result = ParseAllWays(ProtocolFixtures.Read("Ssh", "disconnect.bin"));
 
         Assert.Equal("Too many connections (reason 2)", result.Disconnect);
         Assert.Null(result.HostKey);
@@ -99,7 +98,7 @@ public sealed class SshParserTests
     [InlineData("hostile-many-lines.bin", "more than 64 lines")]
     public void Feed_HostileOrGarbage_InvalidWithReason(string fixture, string reason)
     {
-        var bytes = TestGrab.Fixture("Ssh", fixture);
+        var bytes = ProtocolFixtures.Read("Ssh", fixture);
         foreach (var chunks in new[] { new[] { bytes }, bytes.Select(b => new[] { b }).ToArray() })
         {
             var parser = new SshParser();

@@ -16,7 +16,7 @@ public sealed class StartTlsParserTests
     public void Feed_Reply_AllWaysCompleteOk(string fixture, int styleValue, int code, int lines)
     {
         var style = (ReplyStyle)styleValue;
-        var bytes = TestGrab.Fixture("Tls", fixture);
+        var bytes = ProtocolFixtures.Read("Tls", fixture);
 
         var reply = ParserFeeding.AllWays(() => new StartTlsParser(style), bytes, canonical: r => r.Canonical());
         ParserFeeding.PrefixesNeedMore(() => new StartTlsParser(style), bytes);
@@ -29,7 +29,7 @@ public sealed class StartTlsParserTests
     [Fact]
     public void Feed_EhloReply_ListsStartTls()
     {
-        var reply = ParserFeeding.AllWays(() => new StartTlsParser(ReplyStyle.Numeric), TestGrab.Fixture("Tls", "smtp-ehlo.bin"), canonical: r => r.Canonical());
+        var reply = ParserFeeding.AllWays(() => new StartTlsParser(ReplyStyle.Numeric), ProtocolFixtures.Read("Tls", "smtp-ehlo.bin"), canonical: r => r.Canonical());
 
         Assert.Contains("250-STARTTLS", reply.Lines);
     }
@@ -105,7 +105,7 @@ public sealed class StartTlsParserTests
         var context = new GrabContext
         {
             Target = new GrabTarget(System.Net.IPAddress.Loopback, port, Transport.Tcp),
-            Limits = TestGrab.Small,
+            Limits = GrabContexts.Short,
             Network = SocketGrabNetwork.Instance,
             Service = service,
             Tls = tls,

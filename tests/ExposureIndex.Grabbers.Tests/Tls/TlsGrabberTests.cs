@@ -5,11 +5,14 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Tls;
+using ExposureIndex.Grabbers.Tests.Support;
 
 namespace ExposureIndex.Grabbers.Tests.Tls;
 
 public sealed class TlsGrabberTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     /// <summary>A TLS server (SslStream, server side) behind an optional STARTTLS dialogue.</summary>
     private static Func<NetworkStream, CancellationToken, Task> TlsServer(X509Certificate2 certificate, StartTlsProtocol mode = StartTlsProtocol.None, bool offerStartTls = true)
         => async (stream, ct) =>
@@ -36,7 +39,7 @@ public sealed class TlsGrabberTests
     private static async Task<bool> PlaintextDialogueAsync(NetworkStream stream, StartTlsProtocol mode, bool offerStartTls, CancellationToken ct)
     {
         async Task Say(string text) => await stream.WriteAsync(Encoding.ASCII.GetBytes(text), ct);
-        async Task<string> Hear() => Encoding.ASCII.GetString(await TestGrab.ReadUntilAsync(stream, "\r\n"u8.ToArray(), ct)).TrimEnd();
+        async Task<string> Hear() => Encoding.ASCII.GetString(await stream.ReadUntilAsync("\r\n"u8.ToArray(), ct)).TrimEnd();
 
         switch (mode)
         {
@@ -73,14 +76,14 @@ public sealed class TlsGrabberTests
         }
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_SelfSignedExpiredServer_TagsChainVersionsJa3s()
     {
         var now = DateTimeOffset.UtcNow;
         using var certificate = TestCertificates.SelfSigned("expired.test", now.AddYears(-2), now.AddYears(-1), rsa: true);
-        await using var server = ScriptedServer.Start(TlsServer(certificate));
+        await using var server = TestServer.OnStream(TlsServer(certificate));
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(TestGrab.Roomy, tls: true), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(GrabContexts.Roomy, tls: true), Ct);
 
         Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}");
         var ssl = result.Fragment.Ssl;
@@ -101,7 +104,7 @@ public sealed class TlsGrabberTests
         Assert.Equal(string.Empty, result.Fragment.Module);
     }
 
-    [Theory(Timeout = TestGrab.TestTimeoutMs)]
+    [Theory(Timeout = 60_000)]
     [InlineData((int)StartTlsProtocol.Smtp, "smtp")]
     [InlineData((int)StartTlsProtocol.Imap, "imap")]
     [InlineData((int)StartTlsProtocol.Pop3, "pop3")]
@@ -111,9 +114,9 @@ public sealed class TlsGrabberTests
         var mode = (StartTlsProtocol)modeValue;
         var now = DateTimeOffset.UtcNow;
         using var certificate = TestCertificates.SelfSigned($"{service}.test", now.AddDays(-1), now.AddDays(30));
-        await using var server = ScriptedServer.Start(TlsServer(certificate, mode));
+        await using var server = TestServer.OnStream(TlsServer(certificate, mode));
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(TestGrab.Roomy, service: service), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(GrabContexts.Roomy, service: service), Ct);
 
         Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}");
         Assert.True(result.Fragment.Ssl.Starttls);
@@ -125,45 +128,45 @@ public sealed class TlsGrabberTests
         // ALPN is for HTTP; a STARTTLS upgrade does not offer it.
         Assert.Equal(string.Empty, result.Fragment.Ssl.Alpn);
         // One connection for the raw hello, one for the handshake, and the version probes not already answered.
-        Assert.InRange(server.Connections, 5, 6);
+        Assert.InRange(server.Accepted, 5, 6);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_SmtpWithoutStartTls_ProtocolError()
     {
         using var certificate = TestCertificates.SelfSigned("plain.test", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        await using var server = ScriptedServer.Start(TlsServer(certificate, StartTlsProtocol.Smtp, offerStartTls: false));
+        await using var server = TestServer.OnStream(TlsServer(certificate, StartTlsProtocol.Smtp, offerStartTls: false));
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(TestGrab.Roomy, service: "smtp"), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(GrabContexts.Roomy, service: "smtp"), Ct);
 
         Assert.Equal(GrabOutcome.ProtocolError, result.Outcome);
         Assert.Contains("does not offer STARTTLS", result.Error, StringComparison.Ordinal);
         Assert.Contains("starttls", result.Fragment.Tags);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_RandomBytes_HandshakeErrorOnFirstConnection()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            await TestGrab.ReadUntilAsync(stream, [0x01], ct);
-            await stream.WriteAsync(TestGrab.Fixture("Tls", "garbage-random.bin"), ct);
+            await stream.ReadUntilAsync([0x01], ct);
+            await stream.WriteAsync(ProtocolFixtures.Read("Tls", "garbage-random.bin"), ct);
             await stream.ReadAtLeastAsync(new byte[1], 1, throwOnEndOfStream: false, ct);
         });
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), Ct);
 
         Assert.Equal(GrabOutcome.HandshakeError, result.Outcome);
         Assert.Contains("not a TLS record", result.Error, StringComparison.Ordinal);
-        Assert.Equal(1, server.Connections);
+        Assert.Equal(1, server.Accepted);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_EndlessAlerts_HandshakeErrorAllVersionsRefused()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            await TestGrab.ReadUntilAsync(stream, [0x01], ct);
+            await stream.ReadUntilAsync([0x01], ct);
             byte[] alert = [21, 3, 3, 0, 2, 2, 40];
             for (var i = 0; i < 100_000; i++)
             {
@@ -171,7 +174,7 @@ public sealed class TlsGrabberTests
             }
         });
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), Ct);
 
         Assert.Equal(GrabOutcome.HandshakeError, result.Outcome);
         Assert.Contains("handshake_failure", result.Error, StringComparison.Ordinal);
@@ -179,45 +182,45 @@ public sealed class TlsGrabberTests
         Assert.Empty(result.Fragment.Ssl.Chain);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_StallMidServerHello_IoTimeout()
     {
-        var partial = TestGrab.Fixture("Tls", "nginx-tls13-reply.bin")[..30];
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        var partial = ProtocolFixtures.Read("Tls", "nginx-tls13-reply.bin")[..30];
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
-            await TestGrab.ReadUntilAsync(stream, [0x01], ct);
+            await stream.ReadUntilAsync([0x01], ct);
             await stream.WriteAsync(partial, ct);
             await Task.Delay(Timeout.Infinite, ct);
         });
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Contains("stalled after 30 bytes", result.Error, StringComparison.Ordinal);
-        Assert.Equal(1, server.Connections);
+        Assert.Equal(1, server.Accepted);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_Tarpit_IoTimeout()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) => await Task.Delay(Timeout.Infinite, ct));
+        await using var server = TestServer.OnStream(async (stream, ct) => await Task.Delay(Timeout.Infinite, ct));
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(tls: true), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Contains("no answer to our ClientHello", result.Error, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = TestGrab.TestTimeoutMs)]
+    [Fact(Timeout = 60_000)]
     public async Task GrabAsync_SmtpTarpitAfterGreeting_IoTimeoutNamingStep()
     {
-        await using var server = ScriptedServer.Start(async (stream, ct) =>
+        await using var server = TestServer.OnStream(async (stream, ct) =>
         {
             await stream.WriteAsync("220 slow ESMTP\r\n"u8.ToArray(), ct);
             await Task.Delay(Timeout.Infinite, ct);
         });
 
-        var result = await new TlsGrabber().GrabAsync(server.Context(service: "smtp"), TestGrab.Ct);
+        var result = await new TlsGrabber().GrabAsync(server.Context(service: "smtp"), Ct);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
     }

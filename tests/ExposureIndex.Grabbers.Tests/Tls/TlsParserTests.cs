@@ -10,7 +10,7 @@ public sealed class TlsParserTests
     [Fact]
     public void Feed_NginxTls13Reply_ServerHelloAndJa3s()
     {
-        var result = ParseAllWays(TestGrab.Fixture("Tls", "nginx-tls13-reply.bin"));
+        var result = ParseAllWays(ProtocolFixtures.Read("Tls", "nginx-tls13-reply.bin"));
 
         Assert.False(result.IsAlert);
         Assert.Equal(0x0303, result.LegacyVersion);
@@ -27,7 +27,7 @@ public sealed class TlsParserTests
     [Fact]
     public void Feed_NginxTls12Reply_ServerHelloWithAlpnAndJa3s()
     {
-        var result = ParseAllWays(TestGrab.Fixture("Tls", "nginx-tls12-reply.bin"));
+        var result = ParseAllWays(ProtocolFixtures.Read("Tls", "nginx-tls12-reply.bin"));
 
         Assert.Equal(0x0303, result.Version);
         Assert.Equal("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", TlsNames.Cipher(result.CipherSuite));
@@ -39,7 +39,7 @@ public sealed class TlsParserTests
     [Fact]
     public void Feed_NginxTls10Alert_ProtocolVersionAlert()
     {
-        var result = ParseAllWays(TestGrab.Fixture("Tls", "nginx-tls10-alert.bin"));
+        var result = ParseAllWays(ProtocolFixtures.Read("Tls", "nginx-tls10-alert.bin"));
 
         Assert.True(result.IsAlert);
         Assert.Equal(2, result.AlertLevel);
@@ -50,7 +50,7 @@ public sealed class TlsParserTests
     [Fact]
     public void Feed_ServerHelloRecordPrefixes_NeedMore()
     {
-        var fixture = TestGrab.Fixture("Tls", "nginx-tls13-reply.bin");
+        var fixture = ProtocolFixtures.Read("Tls", "nginx-tls13-reply.bin");
         var recordLength = 5 + ((fixture[3] << 8) | fixture[4]);
 
         ParserFeeding.PrefixesNeedMore(() => new TlsParser(), fixture[..recordLength]);
@@ -59,7 +59,7 @@ public sealed class TlsParserTests
     [Fact]
     public void Feed_ServerHelloSplitAcrossRecords_SameResult()
     {
-        var fixture = TestGrab.Fixture("Tls", "nginx-tls13-reply.bin");
+        var fixture = ProtocolFixtures.Read("Tls", "nginx-tls13-reply.bin");
         var message = fixture[5..(5 + ((fixture[3] << 8) | fixture[4]))];
         byte[] Record(byte[] payload) => [22, 3, 3, (byte)(payload.Length >> 8), (byte)payload.Length, .. payload];
         var split = Record(message[..10]).Concat(Record(message[10..50])).Concat(Record(message[50..])).ToArray();
@@ -72,7 +72,7 @@ public sealed class TlsParserTests
     [Fact]
     public void Feed_HelloRetryRequestRandom_Flagged()
     {
-        var fixture = TestGrab.Fixture("Tls", "nginx-tls13-reply.bin");
+        var fixture = ProtocolFixtures.Read("Tls", "nginx-tls13-reply.bin");
         var hrr = fixture.ToArray();
         Convert.FromHexString("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C").CopyTo(hrr, 11);
 
@@ -88,7 +88,7 @@ public sealed class TlsParserTests
     [InlineData("hostile-truncated-serverhello.bin", "cut short")]
     public void Feed_GarbageOrHostile_InvalidWithReason(string fixture, string reason)
     {
-        var bytes = TestGrab.Fixture("Tls", fixture);
+        var bytes = ProtocolFixtures.Read("Tls", fixture);
         var parser = new TlsParser();
 
         var status = parser.Feed(bytes);
@@ -121,7 +121,7 @@ public sealed class TlsParserTests
         Assert.Contains("without answering", empty.Error, StringComparison.Ordinal);
 
         var partial = new TlsParser();
-        partial.Feed(TestGrab.Fixture("Tls", "nginx-tls13-reply.bin").AsSpan(0, 40));
+        partial.Feed(ProtocolFixtures.Read("Tls", "nginx-tls13-reply.bin").AsSpan(0, 40));
         Assert.Equal(ParseStatus.Invalid, partial.End());
         Assert.Contains("before a complete ServerHello", partial.Error, StringComparison.Ordinal);
     }

@@ -1,6 +1,5 @@
 using System.Text;
 using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers.Tests.Dns;
 using ExposureIndex.Grabbers.Tests.Support;
 using ExposureIndex.Grabbers.Vnc;
 using ExposureIndex.TestCommon;
@@ -33,7 +32,7 @@ public sealed class VncGrabberTests
     {
         await using var server = Serve("tigervnc-38-vencrypt-vncauth.bin");
 
-        var result = await new VncGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new VncGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         var record = result.Fragment;
@@ -50,7 +49,7 @@ public sealed class VncGrabberTests
     {
         await using var server = Serve("tigervnc-38-none.bin");
 
-        var result = await new VncGrabber().GrabAsync(GrabContexts.For(server.EndPoint), Ct);
+        var result = await new VncGrabber().GrabAsync(server.Context(), Ct);
 
         Assert.Equal("None", result.Fragment.Vnc.SecurityTypes["1"]);
         Assert.True(await Poll.UntilAsync(() => !server.Received.IsEmpty, TimeSpan.FromSeconds(5), Ct));
@@ -78,7 +77,7 @@ public sealed class VncGrabberTests
     public async Task GrabAsync_SlowDripOfAReason_EndsWithinTheDeadline()
     {
         // Version, zero types, a 1000-byte reason dripped a byte every 200 ms.
-        var result = await BinaryPeers.DripAsync(new VncGrabber(), [.. "RFB 003.008\n"u8, 0, 0, 0, 0x03, 0xE8], [(byte)'x'], TimeSpan.FromMilliseconds(200), afterRequest: false);
+        var result = await HostilePeers.DripAsync(new VncGrabber(), [.. "RFB 003.008\n"u8, 0, 0, 0, 0x03, 0xE8], [(byte)'x'], TimeSpan.FromMilliseconds(200), afterRequest: false);
 
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Equal("3.8", result.Fragment.Vnc.ProtocolVersion);

@@ -29,5 +29,5 @@ public sealed class BeanstalkdDaemon : Daemon
     protected override Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     protected override DaemonCommand CreateCommand()
-        => new(Identity.Executable, ["-l", Address.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture)]) { RunAsUser = "nobody" };
+        => new(Identity.Executable, ["-l", Address.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture)]);
 }

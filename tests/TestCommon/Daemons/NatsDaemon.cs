@@ -29,5 +29,5 @@ public sealed class NatsDaemon : Daemon
     protected override Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     protected override DaemonCommand CreateCommand()
-        => new(Identity.Executable, ["-a", Address.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "--pid", PathIn("nats.pid")]) { RunAsUser = "nobody" };
+        => new(Identity.Executable, ["-a", Address.ToString(), "-p", Port.ToString(CultureInfo.InvariantCulture), "--pid", PathIn("nats.pid")]);
 }

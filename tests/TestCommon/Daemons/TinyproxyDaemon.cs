@@ -19,7 +19,7 @@ public sealed class TinyproxyDaemon : Daemon
     public static DaemonIdentity Installed()
     {
         var exe = Requires.Executable("tinyproxy", "tinyproxy");
-        return DaemonIdentity.FromBinary("tinyproxy", exe, ["-v"], @"tinyproxy (\d+(?:\.\d+)+)", "tinyproxy");
+        return DaemonIdentity.FromBinary("tinyproxy http proxy", exe, ["-v"], @"tinyproxy (\d+(?:\.\d+)+)", "tinyproxy");
     }
 
     public static async Task<TinyproxyDaemon> StartAsync(DaemonOptions? options = null, CancellationToken cancellationToken = default)

@@ -19,6 +19,9 @@ internal sealed record ConnectScanOptions
     /// on to identification and that stage completes them once their record is written.
     /// </summary>
     public bool CompleteOpenPositions { get; init; } = true;
+
+    /// <summary>Use the epoll engine (<see cref="EpollConnectScanner"/>) where it runs (Linux); the portable managed scanner otherwise.</summary>
+    public bool UseEpoll { get; init; } = true;
 }
 
 /// <summary>
@@ -55,38 +58,37 @@ internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? ra
         try
         {
             // Bounded: the cursor is finite and hands each position out once.
-            while (!stop.IsCancellationRequested && cursor.TryTake(out var position, out var target))
+            while (!stop.IsCancellationRequested)
             {
+                // The permit comes before the position: a stop during the wait abandons nothing that was taken.
+                if (rate is not null)
+                {
+                    try
+                    {
+                        await rate.AcquireAsync(1, stop).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                }
+
+                if (!cursor.TryTake(out var position, out var target))
+                {
+                    return;
+                }
+
                 if (target.Transport != Transport.Tcp)
                 {
                     await Report(new DiscoveryResult(position, target, PortState.Unsupported, "connect discovery probes TCP only")).ConfigureAwait(false);
                     continue;
                 }
 
-                try
-                {
-                    if (rate is not null)
-                    {
-                        await rate.AcquireAsync(1, stop).ConfigureAwait(false);
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    // Taken but never tried: leave it below no checkpoint (it is not completed).
-                    return;
-                }
-
+                // Taken work is finished even when stopping (the drain); the wait ends as connects in flight end.
                 NetworkConcurrencyLimiter.Lease lease = default;
                 if (networks is not null)
                 {
-                    try
-                    {
-                        lease = await networks.AcquireAsync(target, stop).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                    {
-                        return;
-                    }
+                    lease = await networks.AcquireAsync(target, CancellationToken.None).ConfigureAwait(false);
                 }
 
                 DiscoveryResult result;

@@ -95,11 +95,10 @@ internal sealed class DiscoverySweep
         _cursor = new SweepCursor(_plan.Order, start);
         _started = _time.GetTimestamp();
         var rate = _options.Rate is { } perSecond ? TokenBucket.PerSecond(perSecond, _time) : null;
-        var counters = new DiscoveryCounters();
         var writer = store is null
             ? null
             : new CheckpointWriter(store, _plan, _cursor, durabilityBarrier ?? (_ => ValueTask.CompletedTask),
-                () => (counters.Open, 0), _time, _resumed);
+                () => (_counters?.Open ?? 0, 0), _time, _resumed);
         using var checkpointStop = new CancellationTokenSource();
         var checkpoints = writer?.RunAsync(_options.CheckpointInterval, onCheckpointError, checkpointStop.Token) ?? Task.CompletedTask;
         try
@@ -121,13 +120,22 @@ internal sealed class DiscoverySweep
             else
             {
                 var networks = _options.MaxPerNetwork > 0 ? new NetworkConcurrencyLimiter(_options.MaxPerNetwork) : null;
-                var scanner = new ConnectScanner(_options.Connect, rate, networks, _time);
-                _counters = scanner.Counters;
-                await scanner.RunAsync(_cursor, r =>
+                if (_options.Connect.UseEpoll && EpollConnectScanner.IsSupported)
                 {
-                    onResult(r);
-                    return ValueTask.CompletedTask;
-                }, stop).ConfigureAwait(false);
+                    var scanner = new EpollConnectScanner(_options.Connect, rate, networks, _time);
+                    _counters = scanner.Counters;
+                    await scanner.RunAsync(_cursor, onResult, stop).ConfigureAwait(false);
+                }
+                else
+                {
+                    var scanner = new ConnectScanner(_options.Connect, rate, networks, _time);
+                    _counters = scanner.Counters;
+                    await scanner.RunAsync(_cursor, r =>
+                    {
+                        onResult(r);
+                        return ValueTask.CompletedTask;
+                    }, stop).ConfigureAwait(false);
+                }
             }
         }
         finally

@@ -69,7 +69,7 @@ internal sealed class SynScanner : IDisposable
     private long _sent;
     private long _ignored;
     private long _sendErrors;
-    private long _sendTicks;
+    private long _sendCpuTicks;
 
     private SynScanner(Socket raw, Socket portReservation, ushort sourcePort, SynScanOptions options, SynCookie cookie, TimeProvider time)
     {
@@ -92,8 +92,8 @@ internal sealed class SynScanner : IDisposable
 
     public long SendErrors => Interlocked.Read(ref _sendErrors);
 
-    /// <summary>CPU-side time spent in the send path (building and sending), for probes per second per core.</summary>
-    public TimeSpan SendTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _sendTicks));
+    /// <summary>CPU time (user + system) of the sending thread while it sent, for probes per second per core.</summary>
+    public TimeSpan SendTime => TimeSpan.FromTicks(Interlocked.Read(ref _sendCpuTicks));
 
     /// <summary>
     /// Opens the raw socket and reserves a source port. False, with <paramref name="error"/> saying what to do,
@@ -189,6 +189,7 @@ internal sealed class SynScanner : IDisposable
         var permits = 0;
         ulong? batchFirst = null;
         ulong batchLast = 0;
+        var cpuMark = LinuxSockets.ThreadCpuTime();
         // Bounded: the cursor is finite; cancellation stops it between probes.
         while (!stop.IsCancellationRequested)
         {
@@ -197,7 +198,14 @@ internal sealed class SynScanner : IDisposable
                 FlushBatch();
                 if (rate is not null)
                 {
-                    SleepUntil(rate.Reserve(batch), stop);
+                    // Sleeping and spinning for the rate limit is not send work: leave it out of the CPU account.
+                    var wait = rate.Reserve(batch);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        AccountCpu(ref cpuMark);
+                        SleepUntil(wait, stop);
+                        cpuMark = LinuxSockets.ThreadCpuTime();
+                    }
                 }
 
                 permits = batch;
@@ -218,7 +226,6 @@ internal sealed class SynScanner : IDisposable
                 continue;
             }
 
-            var started = Stopwatch.GetTimestamp();
             var destination = (uint)target.AddressKey;
             var loopback = destination >> 24 == 127;
             var packet = loopback ? loopbackPacket : routedPacket;
@@ -235,11 +242,11 @@ internal sealed class SynScanner : IDisposable
             BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], destination);
             Counters.Attempt();
             SendOne(packet, address, position, target, onResult);
-            Interlocked.Add(ref _sendTicks, Stopwatch.GetTimestamp() - started);
             Track(position);
         }
 
         FlushBatch();
+        AccountCpu(ref cpuMark);
 
         void Track(ulong position)
         {
@@ -255,6 +262,17 @@ internal sealed class SynScanner : IDisposable
                 batchFirst = null;
             }
         }
+    }
+
+    private void AccountCpu(ref TimeSpan? mark)
+    {
+        var now = LinuxSockets.ThreadCpuTime();
+        if (mark is { } then && now is { } current)
+        {
+            Interlocked.Add(ref _sendCpuTicks, (current - then).Ticks);
+        }
+
+        mark = now;
     }
 
     private void SendOne(ReadOnlySpan<byte> packet, SocketAddress address, ulong position, ScanTriple target, Action<DiscoveryResult> onResult)
@@ -360,13 +378,34 @@ internal sealed class SynScanner : IDisposable
             return;
         }
 
-        // The bucket's burst allowance makes up for oversleeping, so coarse sleeps keep the rate.
-        try
+        if (!ReferenceEquals(_time, TimeProvider.System))
         {
-            Task.Delay(wait, _time, stop).Wait(stop);
+            // An injected clock: only its own timers know when "later" is.
+            try
+            {
+                Task.Delay(wait, _time, stop).Wait(stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+
+            return;
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+
+        // Sleep most of the wait, spin the last millisecond: timer wake-ups are late by a millisecond or more,
+        // and at high rates that lateness would otherwise exceed the bucket's burst allowance and lower the rate.
+        var due = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
+        var sleep = wait - TimeSpan.FromMilliseconds(1);
+        if (sleep > TimeSpan.Zero)
         {
+            stop.WaitHandle.WaitOne(sleep);
+        }
+
+        var spinner = default(SpinWait);
+        // Bounded: ends at the due time (at most a millisecond or so of spinning) or on cancellation.
+        while (Stopwatch.GetTimestamp() < due && !stop.IsCancellationRequested)
+        {
+            spinner.SpinOnce(sleep1Threshold: -1);
         }
     }
 

@@ -4,7 +4,7 @@ using ExposureIndex.Crawler.Publishing;
 namespace ExposureIndex.Crawler.Engine;
 
 /// <summary>A progress snapshot, reported every ProgressInterval and once at the end.</summary>
-/// <param name="Planned">ip:port pairs this crawl will try (TCP).</param>
+/// <param name="Planned">ip:port/transport pairs this crawl will try (TCP, then UDP).</param>
 /// <param name="Attempted">Pairs tried so far.</param>
 /// <param name="Open">Pairs that accepted the connection.</param>
 /// <param name="InFlight">Grabs running right now.</param>
@@ -25,12 +25,12 @@ public sealed record CrawlSummary
 
     public required int UdpPorts { get; init; }
 
-    /// <summary>Targets x TCP ports.</summary>
+    /// <summary>Targets x (TCP ports + UDP ports).</summary>
     public required ulong Planned { get; init; }
 
     public required long Attempted { get; init; }
 
-    /// <summary>Pairs that accepted the connection; each produced one record.</summary>
+    /// <summary>TCP pairs that accepted the connection and UDP pairs that answered a probe; each produced one record.</summary>
     public required long Open { get; init; }
 
     public required long RecordsWritten { get; init; }
@@ -51,7 +51,7 @@ public sealed record CrawlSummary
     /// <summary>Attempts by outcome, success included.</summary>
     public required IReadOnlyDictionary<GrabOutcome, long> Outcomes { get; init; }
 
-    /// <summary>UDP ip:port pairs named by the port spec but not probed (v1 sends no UDP).</summary>
+    /// <summary>UDP ip:port pairs named by the port spec but not probed: 0 since UDP probing (v1 sent no UDP).</summary>
     public required ulong UdpNotProbed { get; init; }
 
     public required TimeSpan Elapsed { get; init; }

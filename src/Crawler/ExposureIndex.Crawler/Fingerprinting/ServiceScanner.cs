@@ -348,6 +348,7 @@ internal sealed class ServiceScanner(ProbeMatcher matcher, IGrabNetwork network,
             var talkFirstExpected = nullProbe is not null && nullProbe.Ports.Contains(port);
             var sslPort = !_tls && Catalog.Tcp.Any(p => p.SslPorts.Contains(port));
             var forPort = excluded ? [] : Catalog.Tcp
+                .Where(p => !(_tls && IsTlsProbe(p)))
                 .Where(p => (_tls ? p.SslPorts.Contains(port) || p.Ports.Contains(port) : p.Ports.Contains(port))
                     || (p.Name == HttpProbeName && !_tls && Settings.HttpPorts.Contains(port)))
                 .OrderBy(p => p.Name == HttpProbeName && Settings.HttpPorts.Contains(port) ? 0 : 1)
@@ -443,7 +444,7 @@ internal sealed class ServiceScanner(ProbeMatcher matcher, IGrabNetwork network,
 
                 // Probes for this port, then the rest by rarity (up to the intensity), a few at a time.
                 var rest = Catalog.Tcp
-                    .Where(p => !queue.Contains(p) && !_tried.Contains(p) && p.Rarity <= Settings.Intensity)
+                    .Where(p => !queue.Contains(p) && !_tried.Contains(p) && p.Rarity <= Settings.Intensity && !(_tls && IsTlsProbe(p)))
                     .OrderBy(p => p.Rarity)
                     .ToList();
                 await RunQueueAsync(queue).ConfigureAwait(false);
@@ -670,6 +671,9 @@ internal sealed class ServiceScanner(ProbeMatcher matcher, IGrabNetwork network,
                 StartTls();
             }
         }
+
+        /// <summary>A probe that exists to find TLS (a ClientHello): pointless inside TLS.</summary>
+        private static bool IsTlsProbe(ServiceProbe p) => p.Payload.Length > 2 && p.Payload[0] == 0x16 && p.Payload[1] == 0x03;
 
         private static bool IsSsl(ServiceFingerprint f) => string.Equals(f.Service, "ssl", StringComparison.OrdinalIgnoreCase);
 

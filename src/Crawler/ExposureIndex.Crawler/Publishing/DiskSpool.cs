@@ -59,6 +59,7 @@ internal sealed class DiskSpool : IDisposable
     public const int HeaderBytes = 16;
     public const int MaxFrameBytes = 64 * 1024 * 1024;
     private const string CursorFile = "spool.cursor";
+    private const string LockFile = "spool.lock";
     private const string SegmentPrefix = "segment-";
     private const string SegmentSuffix = ".spool";
 
@@ -67,6 +68,7 @@ internal sealed class DiskSpool : IDisposable
     private readonly SortedDictionary<long, long> _segments = []; // id -> committed length
     private readonly Queue<(SpoolPosition End, int Records, long Bytes)> _pendingFrames = new();
     private FileStream? _writer;
+    private FileStream? _lock;
     private long _writerSegment;
     private SpoolPosition _cursor;
     private ulong _nextSequence;
@@ -119,7 +121,26 @@ internal sealed class DiskSpool : IDisposable
         var full = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(full);
         var spool = new DiskSpool(full, maxSegmentBytes);
-        spool.Recover();
+        try
+        {
+            // One process per spool: a second one would interleave appends and race on the cursor.
+            spool._lock = new FileStream(Path.Combine(full, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"spool {full} is in use by another process ({e.Message}); give each crawler its own spool directory", e);
+        }
+
+        try
+        {
+            spool.Recover();
+        }
+        catch
+        {
+            spool.Dispose();
+            throw;
+        }
+
         return spool;
     }
 
@@ -259,6 +280,8 @@ internal sealed class DiskSpool : IDisposable
             _disposed = true;
             _writer?.Dispose();
             _writer = null;
+            _lock?.Dispose();
+            _lock = null;
         }
     }
 

@@ -55,7 +55,10 @@ internal sealed class IndexPermutation
 
         _a = a;
         _b = (ulong)(((UInt128)count + a - 1) / a);
+        _fits64 = (UInt128)_a * _b <= ulong.MaxValue;
     }
+
+    private readonly bool _fits64;
 
     public ulong Count { get; }
 
@@ -67,6 +70,19 @@ internal sealed class IndexPermutation
         get
         {
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(position, Count);
+            if (_fits64)
+            {
+                var y = position;
+                // Bounded: as below, in 64-bit arithmetic (the domain a*b fits, which is every N below about 2^64 - 2^33).
+                do
+                {
+                    y = Encrypt64(y);
+                }
+                while (y >= Count);
+
+                return y;
+            }
+
             UInt128 x = position;
             // Bounded: Encrypt permutes [0, a*b), so the orbit of an index below N returns below N.
             do
@@ -77,6 +93,22 @@ internal sealed class IndexPermutation
 
             return (ulong)x;
         }
+    }
+
+    private ulong Encrypt64(ulong x)
+    {
+        var left = x % _a;
+        var right = x / _a;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var modulus = (round & 1) == 0 ? _a : _b;
+            var sum = left + (Mix(right ^ _keys[round]) % modulus);
+            var next = sum >= modulus ? sum - modulus : sum;
+            left = right;
+            right = next;
+        }
+
+        return left + (_a * right);
     }
 
     private UInt128 Encrypt(UInt128 x)

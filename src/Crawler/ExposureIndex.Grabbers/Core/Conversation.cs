@@ -18,10 +18,13 @@ public interface IConversationParser<out TResult> : IIncrementalParser<TResult>
     ReadOnlyMemory<byte> TakeOutgoing();
 }
 
-/// <summary>How a conversation ended: the parser's status, the grab outcome it maps to, and why.</summary>
+/// <summary>How a conversation on one connection ended: the parser's status, the grab outcome it maps to, and why.</summary>
 public readonly record struct ConversationEnd(ParseStatus Status, GrabOutcome Outcome, string? Error)
 {
     public bool Succeeded => Status == ParseStatus.Complete;
+
+    /// <summary>True when the conversation stopped early because the rest of it belongs on a new connection.</summary>
+    public bool Paused => Status == ParseStatus.NeedMore && Outcome == GrabOutcome.Success;
 
     /// <summary>The grab's result: success with <paramref name="record"/>, or the failure keeping it as partial data.</summary>
     public GrabResult ToGrabResult(ServiceRecord record)
@@ -30,117 +33,123 @@ public readonly record struct ConversationEnd(ParseStatus Status, GrabOutcome Ou
 
 /// <summary>
 /// Runs an <see cref="IConversationParser{TResult}"/> against a target: connects (TLS first when the context says
-/// so), sends what the parser asks for, feeds it what arrives, all under the grab's caps and total deadline. Never
-/// throws for network or protocol trouble; only the caller's cancellation propagates.
+/// so), sends what the parser asks for and feeds it what arrives, under the grab's caps and <see cref="GrabGuard"/>.
+/// Never throws for network or protocol trouble; only the caller's cancellation propagates.
 /// </summary>
 public static class Conversation
 {
-    private const int ChunkSize = 4096;
+    /// <summary>
+    /// The whole grab of a conversation protocol: a record for <paramref name="module"/>, filled by
+    /// <paramref name="describe"/> from whatever the parser learned, also when the exchange broke off.
+    /// <paramref name="exchange"/> replaces the default single connection (see <see cref="RunAsync{TResult}(GrabContext, IConversationParser{TResult}, CancellationToken, CancellationToken, Func{bool}?)"/>);
+    /// it is given the grab's deadline token.
+    /// </summary>
+    public static ValueTask<GrabResult> GrabAsync<TResult>(
+        GrabContext context,
+        string module,
+        IConversationParser<TResult> parser,
+        Action<ServiceRecord, TResult> describe,
+        CancellationToken cancellationToken,
+        Func<CancellationToken, ValueTask<ConversationEnd>>? exchange = null)
+        where TResult : class
+    {
+        ArgumentNullException.ThrowIfNull(parser);
+        ArgumentNullException.ThrowIfNull(describe);
+        var record = new ServiceRecord { Module = module };
+        exchange ??= deadline => RunAsync(context, parser, deadline, cancellationToken);
+        return GrabGuard.RunAsync(context, $"the {module} grab", record, async deadline =>
+        {
+            ConversationEnd end;
+            try
+            {
+                end = await exchange(deadline).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Whatever ended the exchange, the record keeps what the server said so far.
+                if (parser.Result is { } result)
+                {
+                    describe(record, result);
+                }
+            }
 
-    /// <summary>Connects and runs the conversation to its end.</summary>
-    public static async ValueTask<ConversationEnd> RunAsync<TResult>(GrabContext context, IConversationParser<TResult> parser, CancellationToken cancellationToken)
+            return end.ToGrabResult(record);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a connection with the grab's <paramref name="deadline"/> and runs the conversation on it (see
+    /// <see cref="RunAsync{TResult}(GrabConnection, IConversationParser{TResult}, CancellationToken, Func{bool}?)"/>).
+    /// A failed connect throws <see cref="GrabLimitException"/>, for <see cref="GrabGuard"/> to map.
+    /// </summary>
+    public static async ValueTask<ConversationEnd> RunAsync<TResult>(GrabContext context, IConversationParser<TResult> parser, CancellationToken deadline, CancellationToken cancellationToken, Func<bool>? pauseWhen = null)
         where TResult : class
     {
         ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(parser);
-        using var deadline = new GrabDeadline(context, cancellationToken);
-        var (connection, failure) = await TryConnectAsync(context, deadline, cancellationToken).ConfigureAwait(false);
-        if (connection is null)
-        {
-            return failure;
-        }
-
+        var connection = await context.ConnectAsync(deadline).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await RunAsync(connection, parser, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Opens a connection under <paramref name="deadline"/>; a failure comes back as the conversation's end.</summary>
-    public static async ValueTask<(GrabConnection? Connection, ConversationEnd Failure)> TryConnectAsync(GrabContext context, GrabDeadline deadline, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(deadline);
-        try
-        {
-            return (await context.ConnectAsync(deadline.Token).ConfigureAwait(false), default);
-        }
-        catch (GrabLimitException e)
-        {
-            return (null, new ConversationEnd(ParseStatus.NeedMore, e.Outcome, e.Message));
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return (null, new ConversationEnd(ParseStatus.NeedMore, GrabOutcome.ConnectTimeout, $"the grab's total deadline of {context.Limits.TotalDeadline.TotalMilliseconds:F0} ms passed while connecting"));
+            return await RunAsync(connection, parser, cancellationToken, pauseWhen).ConfigureAwait(false);
         }
     }
 
     /// <summary>
-    /// Runs the conversation on an open connection (its caps and deadline apply). When <paramref name="pauseWhen"/>
-    /// turns true after a chunk, it returns early with status NeedMore and outcome Success: the parser wants the
-    /// rest of the exchange on a new connection (PostgreSQL after an 'S' to SSLRequest).
+    /// Runs the conversation on an open connection (its caps and deadline apply): each command the parser hands out
+    /// is sent before the next read. When <paramref name="pauseWhen"/> turns true after a chunk, it returns early
+    /// (<see cref="ConversationEnd.Paused"/>): the parser wants the rest of the exchange on a new connection
+    /// (PostgreSQL after an 'S' to SSLRequest). Read timeouts and broken connections throw, for
+    /// <see cref="GrabGuard"/> to map.
     /// </summary>
     public static async ValueTask<ConversationEnd> RunAsync<TResult>(GrabConnection connection, IConversationParser<TResult> parser, CancellationToken cancellationToken, Func<bool>? pauseWhen = null)
         where TResult : class
     {
         ArgumentNullException.ThrowIfNull(connection);
         ArgumentNullException.ThrowIfNull(parser);
-        var buffer = new byte[ChunkSize];
-        try
+        var read = await connection.ReadParsedAsync(parser, int.MaxValue, cancellationToken, async () =>
         {
-            while (true)
+            if (pauseWhen?.Invoke() == true)
             {
-                var outgoing = parser.TakeOutgoing();
-                if (!outgoing.IsEmpty)
-                {
-                    await connection.WriteAsync(outgoing, cancellationToken).ConfigureAwait(false);
-                }
+                return false;
+            }
 
-                var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    var status = parser.End();
-                    if (status == ParseStatus.Complete)
-                    {
-                        return new ConversationEnd(status, GrabOutcome.Success, null);
-                    }
+            var outgoing = parser.TakeOutgoing();
+            if (!outgoing.IsEmpty)
+            {
+                await connection.WriteAsync(outgoing, cancellationToken).ConfigureAwait(false);
+            }
 
-                    if (connection.Truncated)
-                    {
-                        return new ConversationEnd(status, GrabOutcome.ProtocolError, $"stopped at the byte cap ({connection.BytesRead} bytes) before the exchange ended" + (parser.Error is { } why ? ": " + why : string.Empty));
-                    }
+            return true;
+        }).ConfigureAwait(false);
 
-                    return status == ParseStatus.Invalid
-                        ? new ConversationEnd(status, GrabOutcome.ProtocolError, parser.Error)
-                        : new ConversationEnd(status, GrabOutcome.Closed, "the server closed the connection before the exchange ended" + (parser.Error is { } reason ? ": " + reason : string.Empty));
-                }
-
-                var fed = parser.Feed(buffer.AsSpan(0, n));
-                if (fed == ParseStatus.Complete)
-                {
+        if (!read.EndOfStream)
+        {
+            switch (read.Status)
+            {
+                case ParseStatus.Complete:
                     await SayGoodbyeAsync(connection, parser, cancellationToken).ConfigureAwait(false);
-                    return new ConversationEnd(fed, GrabOutcome.Success, null);
-                }
-
-                if (fed == ParseStatus.Invalid)
-                {
-                    return new ConversationEnd(fed, GrabOutcome.ProtocolError, parser.Error);
-                }
-
-                if (pauseWhen?.Invoke() == true)
-                {
+                    return new ConversationEnd(read.Status, GrabOutcome.Success, null);
+                case ParseStatus.Invalid:
+                    return new ConversationEnd(read.Status, GrabOutcome.ProtocolError, parser.Error);
+                default:
                     return new ConversationEnd(ParseStatus.NeedMore, GrabOutcome.Success, null);
-                }
             }
         }
-        catch (GrabLimitException e)
+
+        // The peer closed, or the byte cap ended reading: End() decided.
+        var reason = parser.Error is { } why ? ": " + why : string.Empty;
+        if (read.Status == ParseStatus.Complete)
         {
-            return new ConversationEnd(ParseStatus.NeedMore, e.Outcome, e.Message);
+            return new ConversationEnd(read.Status, GrabOutcome.Success, null);
         }
-        catch (IOException e)
+
+        if (connection.Truncated)
         {
-            return new ConversationEnd(ParseStatus.NeedMore, GrabOutcome.Closed, "the connection broke: " + (e.InnerException?.Message ?? e.Message));
+            return new ConversationEnd(read.Status, GrabOutcome.ProtocolError, $"stopped at the byte cap ({connection.BytesRead} bytes) before the exchange ended{reason}");
         }
+
+        return read.Status == ParseStatus.Invalid
+            ? new ConversationEnd(read.Status, GrabOutcome.ProtocolError, parser.Error)
+            : new ConversationEnd(read.Status, GrabOutcome.Closed, $"the server closed the connection before the exchange ended{reason}");
     }
 
     // Best effort: the answer is not needed and a server that already left is no error.
@@ -160,31 +169,5 @@ public static class Conversation
         catch (Exception e) when (e is GrabLimitException or IOException)
         {
         }
-    }
-}
-
-/// <summary>
-/// The grab's total deadline (on the context's clock) joined with the caller's cancellation. Give
-/// <see cref="Token"/> to connects, so the connection's reads stop at the deadline; give the caller's own token to
-/// reads, so the deadline surfaces as an I/O timeout rather than as cancellation.
-/// </summary>
-public sealed class GrabDeadline : IDisposable
-{
-    private readonly CancellationTokenSource _timer;
-    private readonly CancellationTokenSource _linked;
-
-    public GrabDeadline(GrabContext context, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        _timer = new CancellationTokenSource(context.Limits.TotalDeadline, context.Time);
-        _linked = CancellationTokenSource.CreateLinkedTokenSource(_timer.Token, cancellationToken);
-    }
-
-    public CancellationToken Token => _linked.Token;
-
-    public void Dispose()
-    {
-        _linked.Dispose();
-        _timer.Dispose();
     }
 }

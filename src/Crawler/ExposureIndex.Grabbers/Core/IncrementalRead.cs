@@ -3,16 +3,22 @@ namespace ExposureIndex.Grabbers;
 /// <summary>The bytes a parser was fed from a connection and how the parse ended.</summary>
 public sealed record ParsedRead(ParseStatus Status, byte[] Bytes, bool EndOfStream);
 
-/// <summary>Drives an <see cref="IIncrementalParser{TResult}"/> from a capped connection: the thin-I/O half of a grabber.</summary>
+/// <summary>
+/// The one loop that drives an <see cref="IIncrementalParser{TResult}"/> from a capped connection: the thin-I/O half
+/// of a grabber. Conversations (<see cref="Conversation"/>), single replies and the HTTP, SSH, TLS and VNC
+/// exchanges all read through it.
+/// </summary>
 public static class IncrementalRead
 {
     /// <summary>
     /// Reads and feeds <paramref name="parser"/> until it completes or fails, the peer closes (then
     /// <see cref="IIncrementalParser{TResult}.End"/> decides), or <paramref name="maxBytes"/> arrived (then End too).
+    /// Before each read, <paramref name="beforeRead"/> may send what the exchange needs next (a command, an answer);
+    /// when it returns false the loop stops there with status NeedMore, the parser left as it is.
     /// A read timeout before the parse finished throws <see cref="GrabLimitException"/> as any read does.
     /// Returns everything read, for the record's raw data.
     /// </summary>
-    public static async ValueTask<ParsedRead> ReadParsedAsync<TResult>(this GrabConnection connection, IIncrementalParser<TResult> parser, int maxBytes, CancellationToken cancellationToken)
+    public static async ValueTask<ParsedRead> ReadParsedAsync<TResult>(this GrabConnection connection, IIncrementalParser<TResult> parser, int maxBytes, CancellationToken cancellationToken, Func<ValueTask<bool>>? beforeRead = null)
         where TResult : class
     {
         ArgumentNullException.ThrowIfNull(connection);
@@ -21,6 +27,11 @@ public static class IncrementalRead
         var buffer = new byte[Math.Clamp(maxBytes, 1, 16 * 1024)];
         while (received.Length < maxBytes)
         {
+            if (beforeRead is not null && !await beforeRead().ConfigureAwait(false))
+            {
+                return new ParsedRead(ParseStatus.NeedMore, received.ToArray(), EndOfStream: false);
+            }
+
             var n = await connection.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, maxBytes - received.Length)), cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {

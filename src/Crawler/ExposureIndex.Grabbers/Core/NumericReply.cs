@@ -14,93 +14,87 @@ public sealed record NumericReply(int Code, IReadOnlyList<string> Lines, byte[] 
 }
 
 /// <summary>
-/// Reads the numeric replies of FTP (RFC 959 §4.2) and SMTP (RFC 5321 §4.2.1) from a byte stream in chunks of any
-/// size. A reply is "ddd text" on one line, or starts with "ddd-" and runs until a line that starts with the same
-/// code and a space. FTP lets the lines in between be anything, so they are kept whole unless they carry the
-/// "ddd-" prefix. Bounded: a line over the length cap, or a reply over the line cap, is an error, not a buffer.
+/// A line conversation made of the numeric replies of FTP (RFC 959 §4.2) and SMTP (RFC 5321 §4.2.1); the protocol
+/// sees whole replies (<see cref="AcceptReply"/>). A reply is "ddd text" on one line, or starts with "ddd-" and runs
+/// until a line that starts with the same code and a space. FTP lets the lines in between be anything, so they are
+/// kept whole unless they carry the "ddd-" prefix. Bounded: a line over the length cap, or a reply over the line
+/// cap, is an error, not a buffer.
 /// </summary>
-public sealed class NumericReplyReader
+internal abstract class NumericConversationParser<TResult> : LineConversationParser<TResult>
+    where TResult : class
 {
-    private readonly LineReader _lines;
     private readonly int _maxLines;
     private readonly List<string> _current = [];
     private readonly List<byte> _raw = [];
     private int _code = -1;
 
-    public NumericReplyReader(int maxLineLength = 4096, int maxLines = 512)
+    protected NumericConversationParser(int maxLineLength, int maxLinesPerReply)
+        : base(maxLineLength, $"a reply line is longer than {maxLineLength} bytes")
     {
-        _lines = new LineReader(maxLineLength);
-        _maxLines = maxLines;
-        MaxLineLength = maxLineLength;
+        _maxLines = maxLinesPerReply;
     }
 
-    public int MaxLineLength { get; }
+    /// <summary>The command whose reply is awaited ("FEAT", "EHLO"), or null while the greeting is.</summary>
+    protected abstract string? AwaitedCommand { get; }
 
-    /// <summary>Why the stream is not a reply, once <see cref="TryRead"/> returned Invalid.</summary>
-    public string? Error { get; private set; }
+    private bool InReply => _code >= 0 || Lines.Pending > 0;
 
-    /// <summary>True while a reply has started but not ended.</summary>
-    public bool InReply => _code >= 0 || _lines.Pending > 0;
+    /// <summary>One whole reply.</summary>
+    protected abstract void AcceptReply(NumericReply reply);
 
-    /// <summary>Reads the next whole reply from <paramref name="input"/>, advancing it; NeedMore when the input ran out first.</summary>
-    public ParseStatus TryRead(ref ReadOnlySpan<byte> input, out NumericReply? reply)
+    /// <summary>
+    /// A close inside the greeting or inside a reply is an error. A close between replies, once greeted, ends the
+    /// exchange with what is known: the server hung up on a command, and the greeting is the answer.
+    /// </summary>
+    protected sealed override ParseStatus EndOfStream()
     {
-        reply = null;
-        if (Error is not null)
+        if (AwaitedCommand is not { } command)
         {
-            return ParseStatus.Invalid;
+            return Fail(InReply ? "the connection closed inside the greeting" : "the server closed the connection without a greeting");
         }
 
-        while (true)
+        return InReply ? Fail($"the connection closed inside the {command} reply") : Complete();
+    }
+
+    protected sealed override void Accept(byte[] line)
+    {
+        _raw.AddRange(line);
+        var text = LineReader.Text(line);
+        if (_code < 0)
         {
-            var status = _lines.TryRead(ref input, out var raw);
-            if (status == LineStatus.NeedMore)
+            // First line: "ddd", "ddd text" or "ddd-text" (RFC 959 §4.2: first digit 1-5, second 0-5).
+            if (!TryCode(text, out var code) || (text.Length > 3 && text[3] is not (' ' or '-')))
             {
-                return ParseStatus.NeedMore;
+                Fail($"not a numeric reply: \"{Shorten(text)}\"");
+                return;
             }
 
-            if (status == LineStatus.TooLong)
+            _current.Add(text.Length > 4 ? text[4..] : string.Empty);
+            if (text.Length > 3 && text[3] == '-')
             {
-                return Fail($"a reply line is longer than {MaxLineLength} bytes");
-            }
-
-            _raw.AddRange(raw);
-            var text = LineReader.Text(raw);
-            if (_code < 0)
-            {
-                // First line: "ddd", "ddd text" or "ddd-text" (RFC 959 §4.2: first digit 1-5, second 0-5).
-                if (!TryCode(text, out var code) || (text.Length > 3 && text[3] is not (' ' or '-')))
-                {
-                    return Fail($"not a numeric reply: \"{Shorten(text)}\"");
-                }
-
-                var more = text.Length > 3 && text[3] == '-';
-                _current.Add(text.Length > 4 ? text[4..] : string.Empty);
-                if (!more)
-                {
-                    reply = Finish(code);
-                    return ParseStatus.Complete;
-                }
-
                 _code = code;
-                continue;
+                return;
             }
 
-            if (_current.Count >= _maxLines)
-            {
-                return Fail($"a multi-line {_code} reply runs past {_maxLines} lines");
-            }
-
-            if (TryCode(text, out var lineCode) && lineCode == _code && (text.Length == 3 || text[3] == ' '))
-            {
-                _current.Add(text.Length > 4 ? text[4..] : string.Empty);
-                reply = Finish(_code);
-                return ParseStatus.Complete;
-            }
-
-            var prefixed = TryCode(text, out var innerCode) && innerCode == _code && text.Length > 3 && text[3] == '-';
-            _current.Add(prefixed ? text[4..] : text);
+            AcceptReply(TakeReply(code));
+            return;
         }
+
+        if (_current.Count >= _maxLines)
+        {
+            Fail($"a multi-line {_code} reply runs past {_maxLines} lines");
+            return;
+        }
+
+        if (TryCode(text, out var lineCode) && lineCode == _code && (text.Length == 3 || text[3] == ' '))
+        {
+            _current.Add(text.Length > 4 ? text[4..] : string.Empty);
+            AcceptReply(TakeReply(_code));
+            return;
+        }
+
+        var prefixed = TryCode(text, out var innerCode) && innerCode == _code && text.Length > 3 && text[3] == '-';
+        _current.Add(prefixed ? text[4..] : text);
     }
 
     private static bool TryCode(string text, out int code)
@@ -115,20 +109,12 @@ public sealed class NumericReplyReader
         return true;
     }
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
-
-    private NumericReply Finish(int code)
+    private NumericReply TakeReply(int code)
     {
         var reply = new NumericReply(code, _current.ToArray(), _raw.ToArray());
         _current.Clear();
         _raw.Clear();
         _code = -1;
         return reply;
-    }
-
-    private ParseStatus Fail(string error)
-    {
-        Error = error;
-        return ParseStatus.Invalid;
     }
 }

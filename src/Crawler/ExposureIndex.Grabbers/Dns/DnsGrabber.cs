@@ -161,12 +161,7 @@ internal static class DnsChaos
         section.ResolverId = replies.FirstOrDefault(r => r.Name == DnsQuery.IdServer).Reply?.Text ?? string.Empty;
         if (DnsSoftware.TryParse(section.Software, out var product))
         {
-            record.Product = product.Product;
-            record.Version = product.Version ?? string.Empty;
-            record.Info = product.Info ?? string.Empty;
-            record.Os = product.Os ?? string.Empty;
-            record.Cpe23.Clear();
-            record.Cpe23.Add(product.Cpe23);
+            product.ApplyTo(record);
         }
 
         // Shodan's data for DNS: the software line, then recursion and the resolver's names.

@@ -3,16 +3,13 @@ using ExposureIndex.Contracts;
 
 namespace ExposureIndex.Grabbers.Dns;
 
-/// <summary>A DNS server product named by its version.bind answer.</summary>
-internal sealed record DnsProduct(string Product, string? Version, string Cpe23, string? Info, string? Os);
-
 /// <summary>
 /// Maps version.bind answers to products. Each server formats its answer its own way; an answer we do not
 /// recognise (operators often set it to a joke or "none") names no product.
 /// </summary>
 internal static partial class DnsSoftware
 {
-    public static bool TryParse(string? software, out DnsProduct product)
+    public static bool TryParse(string? software, out ProductMatch product)
     {
         product = null!;
         if (string.IsNullOrWhiteSpace(software))
@@ -41,7 +38,7 @@ internal static partial class DnsSoftware
                 info = "Red Hat";
             }
 
-            product = new DnsProduct("ISC BIND", version, Cpe.Application("isc", "bind", version), info, info is null ? null : "Linux");
+            product = new ProductMatch("ISC BIND", version, info, info is null ? null : "Linux", Cpe.Application("isc", "bind", version));
             return true;
         }
 
@@ -50,7 +47,7 @@ internal static partial class DnsSoftware
             if ((m = pattern.Match(text)).Success)
             {
                 var version = m.Groups["v"].Success ? m.Groups["v"].Value : null;
-                product = new DnsProduct(name, version, Cpe.Application(vendor, cpeProduct, version), null, name.StartsWith("Microsoft", StringComparison.Ordinal) ? "Windows" : null);
+                product = new ProductMatch(name, version, null, name.StartsWith("Microsoft", StringComparison.Ordinal) ? "Windows" : null, Cpe.Application(vendor, cpeProduct, version));
                 return true;
             }
         }

@@ -33,18 +33,8 @@ internal sealed class FtpGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [21, 2121];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
-    {
-        var parser = new FtpParser();
-        var end = await Conversation.RunAsync(context, parser, cancellationToken).ConfigureAwait(false);
-        var record = new ServiceRecord { Module = Name };
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
-    }
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+        => Conversation.GrabAsync(context, Name, new FtpParser(), Describe, cancellationToken);
 
     internal static void Describe(ServiceRecord record, FtpResult result)
     {

@@ -30,21 +30,19 @@ internal sealed class HttpGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [80, 443, 8000, 8008, 8080, 8081, 8443, 8888];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var total = new CancellationTokenSource(context.Limits.TotalDeadline, context.Time);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
         var section = new HttpSection { Host = context.Target.HostHeader };
         var record = new ServiceRecord { Module = context.Tls ? "https" : "http", Http = section };
-        var origin = Origin(context);
-        try
+        return GrabGuard.RunAsync(context, "the HTTP grab", record, async deadline =>
         {
+            var origin = Origin(context);
             var current = new Uri(origin, "/");
             Fetch fetch;
             for (var hop = 0; ; hop++)
             {
-                fetch = await FetchAsync(context, current, HttpParser.DefaultMaxBody, deadline.Token, cancellationToken).ConfigureAwait(false);
+                fetch = await FetchAsync(context, current, HttpParser.DefaultMaxBody, deadline, cancellationToken).ConfigureAwait(false);
                 if (fetch.Response is not { } response)
                 {
                     return GrabResult.Failed(fetch.Outcome, fetch.Error!, record);
@@ -72,22 +70,10 @@ internal sealed class HttpGrabber : IGrabber
                 return GrabResult.Failed(fetch.Outcome, fetch.Error!, record);
             }
 
-            await FetchFaviconAsync(context, section, origin, current, html, deadline.Token, cancellationToken).ConfigureAwait(false);
-            await FetchRobotsAsync(context, section, origin, deadline.Token, cancellationToken).ConfigureAwait(false);
+            await FetchFaviconAsync(context, section, origin, current, html, deadline, cancellationToken).ConfigureAwait(false);
+            await FetchRobotsAsync(context, section, origin, deadline, cancellationToken).ConfigureAwait(false);
             return GrabResult.Success(record);
-        }
-        catch (GrabLimitException ex)
-        {
-            return GrabResult.Failed(ex.Outcome, ex.Message, record);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return GrabResult.Failed(GrabOutcome.IoTimeout, $"the HTTP grab's total deadline of {context.Limits.TotalDeadline.TotalSeconds:0.#} s passed", record);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            return GrabResult.Failed(GrabOutcome.Closed, "the HTTP connection broke: " + ex.Message, record);
-        }
+        }, cancellationToken);
     }
 
     /// <summary>Fills the record from the final page: section fields, data, product.</summary>
@@ -109,11 +95,7 @@ internal sealed class HttpGrabber : IGrabber
         section.Components.AddRange(HtmlInspector.Components(page, html));
         if (HttpServerProducts.TryParse(page.Header("Server"), out var product))
         {
-            record.Product = product.Product;
-            record.Version = product.Version ?? string.Empty;
-            record.Os = product.Os ?? string.Empty;
-            record.Cpe23.Clear();
-            record.Cpe23.Add(product.Cpe23);
+            product.ApplyTo(record);
         }
     }
 
@@ -224,27 +206,20 @@ internal sealed class HttpGrabber : IGrabber
         {
             await connection.WriteAsync(BuildRequest(uri.PathAndQuery, context.Target.HostHeader, context.Limits.UserAgent), cancellationToken).ConfigureAwait(false);
             var parser = new HttpParser(maxBody);
-            var buffer = new byte[16 * 1024];
-            var status = ParseStatus.NeedMore;
-            var received = 0L;
+            ParsedRead read;
             try
             {
-                while (status == ParseStatus.NeedMore)
-                {
-                    var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                    received += n;
-                    status = n == 0 ? parser.End() : parser.Feed(buffer.AsSpan(0, n));
-                }
+                read = await connection.ReadParsedAsync(parser, int.MaxValue, cancellationToken).ConfigureAwait(false);
             }
-            catch (GrabLimitException ex) when (received > 0)
+            catch (GrabLimitException ex)
             {
-                // Slow drip or stall mid-response: keep what arrived.
+                // Slow drip or stall mid-response: keep what arrived when it already makes a response.
                 return parser.End() == ParseStatus.Complete
                     ? new Fetch(parser.Result, ex.Outcome, ex.Message + " (response kept as received)")
                     : new Fetch(null, ex.Outcome, ex.Message);
             }
 
-            if (status == ParseStatus.Complete)
+            if (read.Status == ParseStatus.Complete)
             {
                 return new Fetch(parser.Result, GrabOutcome.Success, null);
             }
@@ -255,7 +230,7 @@ internal sealed class HttpGrabber : IGrabber
                 error += string.Create(CultureInfo.InvariantCulture, $" (stopped at the {context.Limits.MaxBytesPerConnection}-byte cap)");
             }
 
-            return received == 0
+            return read.Bytes.Length == 0
                 ? new Fetch(null, GrabOutcome.Closed, $"{uri.PathAndQuery}: the server closed the connection without answering")
                 : new Fetch(null, GrabOutcome.ProtocolError, $"{uri.PathAndQuery}: {error}");
         }

@@ -3,9 +3,6 @@ using ExposureIndex.Contracts;
 
 namespace ExposureIndex.Grabbers.Http;
 
-/// <summary>A product named by a banner: nmap's p/ v/ i/ o/ and the CPE 2.3 name.</summary>
-internal sealed record ProductInfo(string Product, string? Version, string? Info, string? Os, string Cpe23);
-
 /// <summary>
 /// Maps an HTTP Server header to product, version and OS the way nmap's http matches name them ("Apache httpd",
 /// "nginx", "Microsoft IIS httpd"), with NVD's CPE vendor/product. Unknown servers of the form "Name/1.2" keep
@@ -71,7 +68,7 @@ internal static partial class HttpServerProducts
     };
 
     /// <summary>Product facts from a Server header; false when the header names nothing recognisable.</summary>
-    public static bool TryParse(string? server, out ProductInfo product)
+    public static bool TryParse(string? server, out ProductMatch product)
     {
         product = null!;
         if (string.IsNullOrWhiteSpace(server))
@@ -110,12 +107,12 @@ internal static partial class HttpServerProducts
 
         if (Known.TryGetValue(name, out var known))
         {
-            product = new ProductInfo(known.Product, version, null, os ?? known.Os, Cpe.Application(known.Vendor, known.CpeProduct, version));
+            product = new ProductMatch(known.Product, version, null, os ?? known.Os, Cpe.Application(known.Vendor, known.CpeProduct, version));
             return true;
         }
 
         // An unknown "Name/1.2": its own name, and a CPE whose vendor is the product (the common case in NVD).
-        product = new ProductInfo(name, version, null, os, Cpe.Application(name, name, version));
+        product = new ProductMatch(name, version, null, os, Cpe.Application(name, name, version));
         return true;
     }
 

@@ -38,18 +38,8 @@ internal sealed class ImapGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [143];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
-    {
-        var parser = new ImapParser();
-        var end = await Conversation.RunAsync(context, parser, cancellationToken).ConfigureAwait(false);
-        var record = new ServiceRecord { Module = Name };
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
-    }
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+        => Conversation.GrabAsync(context, Name, new ImapParser(), Describe, cancellationToken);
 
     internal static void Describe(ServiceRecord record, ImapResult result)
     {

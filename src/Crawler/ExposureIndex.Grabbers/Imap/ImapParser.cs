@@ -9,13 +9,12 @@ namespace ExposureIndex.Grabbers.Imap;
 /// version), then LOGOUT. Pure: fed the server's bytes, it hands out the next command through
 /// <see cref="TakeOutgoing"/>. Literals ({n} at a line's end, RFC 3501 §4.3) are read as part of their response.
 /// </summary>
-internal sealed class ImapParser : IConversationParser<ImapResult>
+internal sealed class ImapParser : LineConversationParser<ImapResult>
 {
     private static readonly byte[] CapabilityCommand = "a001 CAPABILITY\r\n"u8.ToArray();
     private static readonly byte[] IdCommand = "a002 ID NIL\r\n"u8.ToArray();
     private static readonly byte[] Logout = "a003 LOGOUT\r\n"u8.ToArray();
 
-    private readonly LineReader _lines;
     private readonly int _maxResponseLength;
     private readonly int _maxResponses;
     private readonly List<byte> _banner = [];
@@ -24,7 +23,6 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
     private int _literalRemaining;
     private int _responsesInStage;
     private Stage _stage = Stage.Greeting;
-    private ReadOnlyMemory<byte> _outgoing;
     private string? _greetingStatus;
     private string _greeting = string.Empty;
     private IReadOnlyList<string> _greetingCapabilities = [];
@@ -32,8 +30,8 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
     private IReadOnlyList<KeyValuePair<string, string>> _id = [];
 
     public ImapParser(int maxLineLength = 8192, int maxResponseLength = 65536, int maxResponses = 512)
+        : base(maxLineLength, "an IMAP line is longer than the line cap")
     {
-        _lines = new LineReader(maxLineLength);
         _maxResponseLength = maxResponseLength;
         _maxResponses = maxResponses;
     }
@@ -43,12 +41,10 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
         Greeting,
         Capability,
         Id,
-        Done,
-        Failed,
     }
 
     /// <summary>What is known so far; set once the greeting has arrived.</summary>
-    public ImapResult? Result => _greetingStatus is null ? null : new ImapResult
+    public override ImapResult? Result => _greetingStatus is null ? null : new ImapResult
     {
         GreetingStatus = _greetingStatus,
         Greeting = _greeting,
@@ -58,97 +54,70 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
         Banner = [.. _banner],
     };
 
-    public string? Error { get; private set; }
-
-    public ReadOnlyMemory<byte> TakeOutgoing()
+    /// <summary>A literal's announced bytes are part of the response, whatever they contain; then lines again.</summary>
+    protected override bool ReadNext(ref ReadOnlySpan<byte> input)
     {
-        var next = _outgoing;
-        _outgoing = ReadOnlyMemory<byte>.Empty;
-        return next;
-    }
-
-    public ParseStatus Feed(ReadOnlySpan<byte> chunk)
-    {
-        while (_stage is not (Stage.Done or Stage.Failed))
+        if (_literalRemaining == 0)
         {
-            if (_literalRemaining > 0)
-            {
-                if (chunk.IsEmpty)
-                {
-                    return ParseStatus.NeedMore;
-                }
-
-                var take = Math.Min(_literalRemaining, chunk.Length);
-                _response.Append(Encoding.Latin1.GetString(chunk[..take]));
-                _responseRaw.AddRange(chunk[..take]);
-                chunk = chunk[take..];
-                _literalRemaining -= take;
-                continue;
-            }
-
-            var status = _lines.TryRead(ref chunk, out var raw);
-            if (status == LineStatus.NeedMore)
-            {
-                return ParseStatus.NeedMore;
-            }
-
-            if (status == LineStatus.TooLong)
-            {
-                return Fail("an IMAP line is longer than the line cap");
-            }
-
-            _responseRaw.AddRange(raw);
-            var text = LineReader.Text(raw);
-            _response.Append(text);
-            if (_response.Length > _maxResponseLength)
-            {
-                return Fail($"an IMAP response runs past {_maxResponseLength} bytes");
-            }
-
-            if (TryLiteralLength(text, out var literal))
-            {
-                if (literal > _maxResponseLength - _response.Length)
-                {
-                    return Fail($"an IMAP literal of {literal} bytes exceeds the response cap");
-                }
-
-                _response.Append("\r\n");
-                _literalRemaining = literal;
-                continue;
-            }
-
-            var response = _response.ToString();
-            var responseRaw = _responseRaw.ToArray();
-            _response.Clear();
-            _responseRaw.Clear();
-            Accept(response, responseRaw);
+            return base.ReadNext(ref input);
         }
 
-        return _stage == Stage.Done ? ParseStatus.Complete : ParseStatus.Invalid;
-    }
-
-    public ParseStatus End()
-    {
-        switch (_stage)
+        if (input.IsEmpty)
         {
-            case Stage.Done:
-                return ParseStatus.Complete;
-            case Stage.Failed:
-                return ParseStatus.Invalid;
-            case Stage.Greeting:
-                return Fail(_lines.Pending > 0 || _response.Length > 0 ? "the connection closed inside the greeting" : "the server closed the connection without a greeting");
-            default:
-                if (_lines.Pending > 0 || _response.Length > 0 || _literalRemaining > 0)
-                {
-                    return Fail("the connection closed inside a response");
-                }
-
-                _stage = Stage.Done;
-                return ParseStatus.Complete;
+            return false;
         }
+
+        var take = Math.Min(_literalRemaining, input.Length);
+        _response.Append(Encoding.Latin1.GetString(input[..take]));
+        _responseRaw.AddRange(input[..take]);
+        input = input[take..];
+        _literalRemaining -= take;
+        return true;
     }
 
-    private void Accept(string response, byte[] raw)
+    protected override void Accept(byte[] line)
+    {
+        _responseRaw.AddRange(line);
+        var text = LineReader.Text(line);
+        _response.Append(text);
+        if (_response.Length > _maxResponseLength)
+        {
+            Fail($"an IMAP response runs past {_maxResponseLength} bytes");
+            return;
+        }
+
+        if (TryLiteralLength(text, out var literal))
+        {
+            if (literal > _maxResponseLength - _response.Length)
+            {
+                Fail($"an IMAP literal of {literal} bytes exceeds the response cap");
+                return;
+            }
+
+            _response.Append("\r\n");
+            _literalRemaining = literal;
+            return;
+        }
+
+        var response = _response.ToString();
+        var responseRaw = _responseRaw.ToArray();
+        _response.Clear();
+        _responseRaw.Clear();
+        AcceptResponse(response, responseRaw);
+    }
+
+    protected override ParseStatus EndOfStream()
+    {
+        var inResponse = Lines.Pending > 0 || _response.Length > 0;
+        if (_stage == Stage.Greeting)
+        {
+            return Fail(inResponse ? "the connection closed inside the greeting" : "the server closed the connection without a greeting");
+        }
+
+        return inResponse || _literalRemaining > 0 ? Fail("the connection closed inside a response") : Complete();
+    }
+
+    private void AcceptResponse(string response, byte[] raw)
     {
         if (_stage == Stage.Greeting)
         {
@@ -168,13 +137,13 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
             _banner.AddRange(raw);
             if (_stage == Stage.Capability && Offers("ID"))
             {
-                _outgoing = IdCommand;
+                Send(IdCommand);
                 _stage = Stage.Id;
                 _responsesInStage = 0;
                 return;
             }
 
-            Finish();
+            Finish(Logout);
             return;
         }
 
@@ -192,7 +161,7 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
         {
             // The server is leaving (RFC 3501 §7.1.5); what we have is all there is.
             _banner.AddRange(raw);
-            _stage = Stage.Done;
+            Complete();
         }
     }
 
@@ -215,7 +184,7 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
         }
         else
         {
-            Fail($"not an IMAP greeting: \"{(response.Length <= 60 ? response : response[..60] + "...")}\"");
+            Fail($"not an IMAP greeting: \"{Shorten(response)}\"");
             return;
         }
 
@@ -240,18 +209,12 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
         _greeting = rest;
         if (status == "BYE")
         {
-            _stage = Stage.Done;
+            Complete();
             return;
         }
 
-        _outgoing = CapabilityCommand;
+        Send(CapabilityCommand);
         _stage = Stage.Capability;
-    }
-
-    private void Finish()
-    {
-        _outgoing = Logout;
-        _stage = Stage.Done;
     }
 
     private static bool StartsWithWord(string text, string word)
@@ -360,12 +323,5 @@ internal sealed class ImapParser : IConversationParser<ImapResult>
         }
 
         return pairs;
-    }
-
-    private ParseStatus Fail(string error)
-    {
-        Error = error;
-        _stage = Stage.Failed;
-        return ParseStatus.Invalid;
     }
 }

@@ -107,11 +107,7 @@ internal sealed class LdapGrabber : IGrabber
         record.Data = ByteString.CopyFromUtf8(data.Append('\n').ToString());
         if (LdapProducts.TryIdentify(section, out var product))
         {
-            record.Product = product.Product;
-            record.Version = product.Version ?? string.Empty;
-            record.Os = product.Os ?? string.Empty;
-            record.Cpe23.Clear();
-            record.Cpe23.Add(product.Cpe23);
+            product.ApplyTo(record);
         }
     }
 
@@ -136,9 +132,6 @@ internal sealed class LdapGrabber : IGrabber
     }
 }
 
-/// <summary>A directory server product read from its root DSE.</summary>
-internal sealed record LdapProduct(string Product, string? Version, string Cpe23, string? Os);
-
 /// <summary>
 /// Directory products from root DSE evidence: vendorName/vendorVersion (RFC 3045) when present; otherwise the
 /// marks a product leaves in its root DSE (OpenLDAP's OpenLDAProotDSE object class, Active Directory's
@@ -152,25 +145,25 @@ internal static partial class LdapProducts
     /// <summary>LDAP_CAP_ACTIVE_DIRECTORY_ADAM_OID: AD LDS.</summary>
     private const string AdamCapability = "1.2.840.113556.1.4.1851";
 
-    public static bool TryIdentify(LdapSection section, out LdapProduct product)
+    public static bool TryIdentify(LdapSection section, out ProductMatch product)
     {
         product = null!;
         if (section.SupportedCapabilities.Contains(ActiveDirectoryCapability))
         {
-            product = new LdapProduct("Microsoft Windows Active Directory LDAP", null, Cpe.Application("microsoft", "active_directory", null), "Windows");
+            product = new ProductMatch("Microsoft Windows Active Directory LDAP", null, null, "Windows", Cpe.Application("microsoft", "active_directory", null));
             return true;
         }
 
         if (section.SupportedCapabilities.Contains(AdamCapability))
         {
-            product = new LdapProduct("Microsoft Active Directory Lightweight Directory Services", null, Cpe.Application("microsoft", "active_directory_lightweight_directory_services", null), "Windows");
+            product = new ProductMatch("Microsoft Active Directory Lightweight Directory Services", null, null, "Windows", Cpe.Application("microsoft", "active_directory_lightweight_directory_services", null));
             return true;
         }
 
         if (section.ObjectClass.Any(c => c.Equals("OpenLDAProotDSE", StringComparison.OrdinalIgnoreCase))
             || section.StructuralObjectClass.Equals("OpenLDAProotDSE", StringComparison.OrdinalIgnoreCase))
         {
-            product = new LdapProduct("OpenLDAP", null, Cpe.Application("openldap", "openldap", null), null);
+            product = new ProductMatch("OpenLDAP", null, null, null, Cpe.Application("openldap", "openldap", null));
             return true;
         }
 
@@ -184,24 +177,24 @@ internal static partial class LdapProducts
         var version = VersionNumber().Match(vendorVersion) is { Success: true } m ? m.Value : null;
         if (vendorVersion.StartsWith("389-Directory", StringComparison.OrdinalIgnoreCase) || vendor.StartsWith("389 Project", StringComparison.OrdinalIgnoreCase))
         {
-            product = new LdapProduct("389 Directory Server", version, Cpe.Application("port389", "389-ds-base", version), null);
+            product = new ProductMatch("389 Directory Server", version, null, null, Cpe.Application("port389", "389-ds-base", version));
         }
         else if (vendorVersion.StartsWith("ApacheDS", StringComparison.OrdinalIgnoreCase) || vendor.Contains("Apache Software Foundation", StringComparison.OrdinalIgnoreCase))
         {
-            product = new LdapProduct("ApacheDS", version, Cpe.Application("apache", "apacheds", version), null);
+            product = new ProductMatch("ApacheDS", version, null, null, Cpe.Application("apache", "apacheds", version));
         }
         else if (vendorVersion.StartsWith("OpenDJ", StringComparison.OrdinalIgnoreCase))
         {
-            product = new LdapProduct("OpenDJ", version, Cpe.Application("forgerock", "opendj", version), null);
+            product = new ProductMatch("OpenDJ", version, null, null, Cpe.Application("forgerock", "opendj", version));
         }
         else if (vendor.StartsWith("Novell", StringComparison.OrdinalIgnoreCase) || vendor.StartsWith("NetIQ", StringComparison.OrdinalIgnoreCase))
         {
-            product = new LdapProduct("NetIQ eDirectory", version, Cpe.Application("netiq", "edirectory", version), null);
+            product = new ProductMatch("NetIQ eDirectory", version, null, null, Cpe.Application("netiq", "edirectory", version));
         }
         else
         {
             var name = vendor.Length > 0 ? vendor : vendorVersion;
-            product = new LdapProduct(name, version, Cpe.Application(name, name, version), null);
+            product = new ProductMatch(name, version, null, null, Cpe.Application(name, name, version));
         }
 
         return true;

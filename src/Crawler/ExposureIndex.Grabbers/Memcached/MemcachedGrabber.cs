@@ -19,18 +19,8 @@ internal sealed class MemcachedGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [11211];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
-    {
-        var parser = new MemcachedParser();
-        var end = await Conversation.RunAsync(context, parser, cancellationToken).ConfigureAwait(false);
-        var record = new ServiceRecord { Module = Name };
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
-    }
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+        => Conversation.GrabAsync(context, Name, new MemcachedParser(), Describe, cancellationToken);
 
     internal static void Describe(ServiceRecord record, MemcachedResult result)
     {

@@ -20,18 +20,8 @@ internal sealed partial class MysqlGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [3306];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
-    {
-        var parser = new MysqlParser();
-        var end = await Conversation.RunAsync(context, parser, cancellationToken).ConfigureAwait(false);
-        var record = new ServiceRecord { Module = Name };
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
-    }
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+        => Conversation.GrabAsync(context, Name, new MysqlParser(), Describe, cancellationToken);
 
     internal static void Describe(ServiceRecord record, MysqlResult result)
     {

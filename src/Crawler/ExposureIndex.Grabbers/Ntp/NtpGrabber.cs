@@ -112,12 +112,9 @@ internal sealed class NtpGrabber : IGrabber
             data.Append(variables.Text.Trim()).Append('\n');
         }
 
-        if (NtpProducts.TryParse(section.Version, out var product, out var version, out var cpe))
+        if (NtpProducts.TryParse(section.Version, out var product))
         {
-            record.Product = product;
-            record.Version = version ?? string.Empty;
-            record.Cpe23.Clear();
-            record.Cpe23.Add(cpe);
+            product.ApplyTo(record);
         }
 
         if (section.System.Length > 0)
@@ -155,11 +152,9 @@ internal sealed class NtpGrabber : IGrabber
 /// <summary>The daemon behind the mode 6 "version" variable.</summary>
 internal static partial class NtpProducts
 {
-    public static bool TryParse(string? version, out string product, out string? productVersion, out string cpe23)
+    public static bool TryParse(string? version, out ProductMatch product)
     {
-        product = string.Empty;
-        productVersion = null;
-        cpe23 = string.Empty;
+        product = null!;
         if (string.IsNullOrWhiteSpace(version))
         {
             return false;
@@ -169,18 +164,16 @@ internal static partial class NtpProducts
         if ((m = NtpSec().Match(version)).Success)
         {
             // "ntpd ntpsec-1.2.2" (NTPsec's own form; a git build appends "+..." after the version).
-            product = "NTPsec";
-            productVersion = m.Groups[1].Value;
-            cpe23 = Cpe.Application("ntpsec", "ntpsec", productVersion);
+            var ntpsec = m.Groups[1].Value;
+            product = new ProductMatch("NTPsec", ntpsec, null, null, Cpe.Application("ntpsec", "ntpsec", ntpsec));
             return true;
         }
 
         if ((m = ReferenceNtpd().Match(version)).Success)
         {
             // The reference implementation: "ntpd 4.2.8p15@1.3728-o Wed Sep 23 11:46:38 UTC 2020 (1)".
-            product = "NTP";
-            productVersion = m.Groups[1].Value;
-            cpe23 = Cpe.Application("ntp", "ntp", productVersion);
+            var ntpd = m.Groups[1].Value;
+            product = new ProductMatch("NTP", ntpd, null, null, Cpe.Application("ntp", "ntp", ntpd));
             return true;
         }
 

@@ -29,18 +29,8 @@ internal sealed class Pop3Grabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [110];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
-    {
-        var parser = new Pop3Parser();
-        var end = await Conversation.RunAsync(context, parser, cancellationToken).ConfigureAwait(false);
-        var record = new ServiceRecord { Module = Name };
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
-    }
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+        => Conversation.GrabAsync(context, Name, new Pop3Parser(), Describe, cancellationToken);
 
     internal static void Describe(ServiceRecord record, Pop3Result result)
     {

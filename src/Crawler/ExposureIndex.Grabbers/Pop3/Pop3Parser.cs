@@ -5,24 +5,22 @@ namespace ExposureIndex.Grabbers.Pop3;
 /// with its dot-terminated multi-line answer (RFC 1939 §3), then QUIT. Pure: fed the server's bytes, it hands out
 /// the next command through <see cref="TakeOutgoing"/>.
 /// </summary>
-internal sealed class Pop3Parser : IConversationParser<Pop3Result>
+internal sealed class Pop3Parser : LineConversationParser<Pop3Result>
 {
     private static readonly byte[] Capa = "CAPA\r\n"u8.ToArray();
     private static readonly byte[] Quit = "QUIT\r\n"u8.ToArray();
 
-    private readonly LineReader _lines;
     private readonly int _maxLines;
     private readonly List<byte> _banner = [];
     private readonly List<string> _capabilities = [];
     private Stage _stage = Stage.Greeting;
-    private ReadOnlyMemory<byte> _outgoing;
     private bool? _greetingOk;
     private string _greeting = string.Empty;
     private bool _capaSupported;
 
     public Pop3Parser(int maxLineLength = 4096, int maxCapabilities = 512)
+        : base(maxLineLength, "a POP3 line is longer than the line cap")
     {
-        _lines = new LineReader(maxLineLength);
         _maxLines = maxCapabilities;
     }
 
@@ -31,12 +29,10 @@ internal sealed class Pop3Parser : IConversationParser<Pop3Result>
         Greeting,
         CapaStatus,
         CapaLines,
-        Done,
-        Failed,
     }
 
     /// <summary>What is known so far; set once the greeting has arrived.</summary>
-    public Pop3Result? Result => _greetingOk is not { } ok ? null : new Pop3Result
+    public override Pop3Result? Result => _greetingOk is not { } ok ? null : new Pop3Result
     {
         GreetingOk = ok,
         Greeting = _greeting,
@@ -45,71 +41,30 @@ internal sealed class Pop3Parser : IConversationParser<Pop3Result>
         Banner = [.. _banner],
     };
 
-    public string? Error { get; private set; }
-
-    public ReadOnlyMemory<byte> TakeOutgoing()
-    {
-        var next = _outgoing;
-        _outgoing = ReadOnlyMemory<byte>.Empty;
-        return next;
-    }
-
-    public ParseStatus Feed(ReadOnlySpan<byte> chunk)
-    {
-        while (_stage is not (Stage.Done or Stage.Failed))
-        {
-            var status = _lines.TryRead(ref chunk, out var raw);
-            if (status == LineStatus.NeedMore)
-            {
-                return ParseStatus.NeedMore;
-            }
-
-            if (status == LineStatus.TooLong)
-            {
-                return Fail("a POP3 line is longer than the line cap");
-            }
-
-            Accept(raw);
-        }
-
-        return _stage == Stage.Done ? ParseStatus.Complete : ParseStatus.Invalid;
-    }
-
-    public ParseStatus End()
+    protected override ParseStatus EndOfStream()
     {
         switch (_stage)
         {
-            case Stage.Done:
-                return ParseStatus.Complete;
-            case Stage.Failed:
-                return ParseStatus.Invalid;
             case Stage.Greeting:
                 // A greeting line the server never ended still counts if it is one (RFC 1939 wants CRLF, some forget).
-                var rest = _lines.TakeRemainder();
-                if (rest.Length > 0)
+                var rest = Lines.TakeRemainder();
+                if (rest.Length == 0)
                 {
-                    Accept(rest);
-                    if (_stage == Stage.Failed)
-                    {
-                        return ParseStatus.Invalid;
-                    }
-
-                    _stage = Stage.Done;
-                    return ParseStatus.Complete;
+                    return Fail("the server closed the connection without a greeting");
                 }
 
-                return Fail("the server closed the connection without a greeting");
+                Accept(rest);
+                return Status == ParseStatus.Invalid ? Status : Complete();
             case Stage.CapaLines:
                 return Fail("the connection closed inside the CAPA list");
             default:
-                _stage = Stage.Done;
-                return ParseStatus.Complete;
+                return Complete();
         }
     }
 
-    private void Accept(byte[] raw)
+    protected override void Accept(byte[] line)
     {
-        var text = LineReader.Text(raw);
+        var text = LineReader.Text(line);
         switch (_stage)
         {
             case Stage.Greeting:
@@ -119,22 +74,22 @@ internal sealed class Pop3Parser : IConversationParser<Pop3Result>
                     return;
                 }
 
-                _banner.AddRange(raw);
+                _banner.AddRange(line);
                 _greetingOk = ok;
                 _greeting = rest;
                 if (ok)
                 {
-                    _outgoing = Capa;
+                    Send(Capa);
                     _stage = Stage.CapaStatus;
                 }
                 else
                 {
-                    _stage = Stage.Done;
+                    Complete();
                 }
 
                 return;
             case Stage.CapaStatus:
-                _banner.AddRange(raw);
+                _banner.AddRange(line);
                 if (TryStatus(text, out var capaOk, out _) && capaOk)
                 {
                     _capaSupported = true;
@@ -142,13 +97,13 @@ internal sealed class Pop3Parser : IConversationParser<Pop3Result>
                     return;
                 }
 
-                Finish();
+                Finish(Quit);
                 return;
             case Stage.CapaLines:
-                _banner.AddRange(raw);
+                _banner.AddRange(line);
                 if (text == ".")
                 {
-                    Finish();
+                    Finish(Quit);
                     return;
                 }
 
@@ -170,20 +125,5 @@ internal sealed class Pop3Parser : IConversationParser<Pop3Result>
         var err = !ok && text.StartsWith("-ERR", StringComparison.OrdinalIgnoreCase);
         rest = ok ? text[3..].Trim() : err ? text[4..].Trim() : string.Empty;
         return ok || err;
-    }
-
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
-
-    private void Finish()
-    {
-        _outgoing = Quit;
-        _stage = Stage.Done;
-    }
-
-    private ParseStatus Fail(string error)
-    {
-        Error = error;
-        _stage = Stage.Failed;
-        return ParseStatus.Invalid;
     }
 }

@@ -32,41 +32,23 @@ internal sealed partial class PostgresqlGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [5432, 6432];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(context);
         var parser = new PostgresqlParser();
-        var record = new ServiceRecord { Module = Name };
-        using var deadline = new GrabDeadline(context, cancellationToken);
-        var (connection, end) = await Conversation.TryConnectAsync(context, deadline, cancellationToken).ConfigureAwait(false);
-        if (connection is not null)
-        {
-            await using (connection.ConfigureAwait(false))
-            {
-                end = await Conversation.RunAsync(connection, parser, cancellationToken, () => parser.AwaitingReconnect).ConfigureAwait(false);
-            }
+        return Conversation.GrabAsync(context, Name, parser, Describe, cancellationToken, deadline => ExchangeAsync(context, parser, deadline, cancellationToken));
+    }
 
-            if (!end.Succeeded && end.Outcome == GrabOutcome.Success && parser.AwaitingReconnect)
-            {
-                // 'S': the first connection now expects TLS, so the plain StartupMessage goes on a second one. Its answer
-                // says what a client that does not use TLS is told, which is the exposure question.
-                (connection, end) = await Conversation.TryConnectAsync(context, deadline, cancellationToken).ConfigureAwait(false);
-                if (connection is not null)
-                {
-                    await using (connection.ConfigureAwait(false))
-                    {
-                        end = await Conversation.RunAsync(connection, parser, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-            }
+    private static async ValueTask<ConversationEnd> ExchangeAsync(GrabContext context, PostgresqlParser parser, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        var end = await Conversation.RunAsync(context, parser, deadline, cancellationToken, () => parser.AwaitingReconnect).ConfigureAwait(false);
+        if (end.Paused)
+        {
+            // 'S': the first connection now expects TLS, so the plain StartupMessage goes on a second one. Its answer
+            // says what a client that does not use TLS is told, which is the exposure question.
+            end = await Conversation.RunAsync(context, parser, deadline, cancellationToken).ConfigureAwait(false);
         }
 
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
+        return end;
     }
 
     internal static void Describe(ServiceRecord record, PostgresqlResult result)

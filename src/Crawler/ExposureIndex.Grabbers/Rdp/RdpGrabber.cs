@@ -115,9 +115,7 @@ internal sealed class RdpGrabber : IGrabber
 
         if (reply.Kind == RdpReplyKind.DisconnectUltimatum || rdstlsProbe is { Kind: RdpReplyKind.DisconnectUltimatum })
         {
-            record.Product = "xrdp";
-            record.Cpe23.Clear();
-            record.Cpe23.Add(Cpe.Application("neutrinolabs", "xrdp", null));
+            new ProductMatch("xrdp", null, null, null, Cpe.Application("neutrinolabs", "xrdp", null)).ApplyTo(record);
         }
 
         record.Data = ByteString.CopyFromUtf8(data.ToString());

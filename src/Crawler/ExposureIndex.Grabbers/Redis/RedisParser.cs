@@ -9,117 +9,96 @@ namespace ExposureIndex.Grabbers.Redis;
 /// password first, after which we stop. Pure: fed the server's bytes, it hands out the commands through
 /// <see cref="TakeOutgoing"/>.
 /// </summary>
-internal sealed class RedisParser : IConversationParser<RedisResult>
+internal sealed class RedisParser : LineConversationParser<RedisResult>
 {
     // RESP arrays of bulk strings: what redis-cli sends; inline commands would work too but are a legacy path.
     private static readonly byte[] Info = "*1\r\n$4\r\nINFO\r\n"u8.ToArray();
     private static readonly byte[] Quit = "*1\r\n$4\r\nQUIT\r\n"u8.ToArray();
 
-    private readonly LineReader _header;
     private readonly int _maxBulkLength;
     private readonly List<byte> _banner = [];
     private readonly List<byte> _bulk = [];
-    private ReadOnlyMemory<byte> _outgoing = Info;
     private Stage _stage = Stage.Header;
     private int _bulkRemaining;
     private RedisResult? _result;
 
     public RedisParser(int maxBulkLength = 1024 * 1024)
+        : base(4096, "the reply to INFO is not RESP: its first line never ends")
     {
-        _header = new LineReader(4096);
         _maxBulkLength = maxBulkLength;
+        Send(Info);
     }
 
     private enum Stage
     {
         Header,
         Bulk,
-        Done,
-        Failed,
     }
 
-    public RedisResult? Result => _result;
+    public override RedisResult? Result => _result;
 
-    public string? Error { get; private set; }
+    protected override ParseStatus EndOfStream() => _stage == Stage.Bulk
+        ? Fail($"the connection closed {_bulkRemaining} bytes before the end of the INFO reply")
+        : Fail("the server closed the connection without answering INFO");
 
-    public ReadOnlyMemory<byte> TakeOutgoing()
+    /// <summary>After the "$length" header line, the bulk string's bytes (and their CRLF) are taken as they are.</summary>
+    protected override bool ReadNext(ref ReadOnlySpan<byte> input)
     {
-        var next = _outgoing;
-        _outgoing = ReadOnlyMemory<byte>.Empty;
-        return next;
-    }
-
-    public ParseStatus Feed(ReadOnlySpan<byte> chunk)
-    {
-        if (_stage == Stage.Header)
+        if (_stage != Stage.Bulk)
         {
-            var status = _header.TryRead(ref chunk, out var raw);
-            if (status == LineStatus.NeedMore)
-            {
-                return ParseStatus.NeedMore;
-            }
-
-            if (status == LineStatus.TooLong)
-            {
-                return Fail("the reply to INFO is not RESP: its first line never ends");
-            }
-
-            _banner.AddRange(raw);
-            var line = LineReader.Text(raw);
-            if (line.StartsWith('-'))
-            {
-                _result = new RedisResult { Error = line[1..], Banner = [.. _banner] };
-                return Finish();
-            }
-
-            if (line.StartsWith('$') && long.TryParse(line.AsSpan(1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var length))
-            {
-                if (length < 0)
-                {
-                    _result = new RedisResult { Banner = [.. _banner] };
-                    return Finish();
-                }
-
-                if (length > _maxBulkLength)
-                {
-                    return Fail($"the INFO reply announces {length} bytes, over the {_maxBulkLength}-byte cap");
-                }
-
-                _bulkRemaining = (int)length + 2; // the data and its CRLF
-                _stage = Stage.Bulk;
-            }
-            else
-            {
-                return Fail($"not a RESP reply to INFO: \"{(line.Length <= 60 ? line : line[..60] + "...")}\"");
-            }
+            return base.ReadNext(ref input);
         }
 
-        if (_stage == Stage.Bulk)
+        var take = Math.Min(_bulkRemaining, input.Length);
+        _bulk.AddRange(input[..take]);
+        input = input[take..];
+        _bulkRemaining -= take;
+        if (_bulkRemaining > 0)
         {
-            var take = Math.Min(_bulkRemaining, chunk.Length);
-            _bulk.AddRange(chunk[..take]);
-            _bulkRemaining -= take;
-            if (_bulkRemaining > 0)
-            {
-                return ParseStatus.NeedMore;
-            }
-
-            // The banner is the info text itself, as Shodan shows it, without the RESP framing.
-            var payload = _bulk.GetRange(0, _bulk.Count - 2).ToArray();
-            _result = new RedisResult { Sections = ParseInfo(Encoding.Latin1.GetString(payload)), Banner = payload };
-            return Finish();
+            return false;
         }
 
-        return _stage == Stage.Done ? ParseStatus.Complete : ParseStatus.Invalid;
+        // The banner is the info text itself, as Shodan shows it, without the RESP framing.
+        var payload = _bulk.GetRange(0, _bulk.Count - 2).ToArray();
+        _result = new RedisResult { Sections = ParseInfo(Encoding.Latin1.GetString(payload)), Banner = payload };
+        Finish(Quit);
+        return true;
     }
 
-    public ParseStatus End() => _stage switch
+    /// <summary>The first line: an error ("-NOAUTH ..."), a null bulk string, or the length of the INFO text.</summary>
+    protected override void Accept(byte[] line)
     {
-        Stage.Done => ParseStatus.Complete,
-        Stage.Failed => ParseStatus.Invalid,
-        Stage.Bulk => Fail($"the connection closed {_bulkRemaining} bytes before the end of the INFO reply"),
-        _ => Fail("the server closed the connection without answering INFO"),
-    };
+        _banner.AddRange(line);
+        var text = LineReader.Text(line);
+        if (text.StartsWith('-'))
+        {
+            _result = new RedisResult { Error = text[1..], Banner = [.. _banner] };
+            Finish(Quit);
+            return;
+        }
+
+        if (!text.StartsWith('$') || !long.TryParse(text.AsSpan(1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var length))
+        {
+            Fail($"not a RESP reply to INFO: \"{Shorten(text)}\"");
+            return;
+        }
+
+        if (length < 0)
+        {
+            _result = new RedisResult { Banner = [.. _banner] };
+            Finish(Quit);
+            return;
+        }
+
+        if (length > _maxBulkLength)
+        {
+            Fail($"the INFO reply announces {length} bytes, over the {_maxBulkLength}-byte cap");
+            return;
+        }
+
+        _bulkRemaining = (int)length + 2; // the data and its CRLF
+        _stage = Stage.Bulk;
+    }
 
     /// <summary>INFO's text: "# Section" lines start a block, "key:value" lines fill it, blank lines separate.</summary>
     internal static IReadOnlyList<RedisInfoSection> ParseInfo(string text)
@@ -155,19 +134,5 @@ internal sealed class RedisParser : IConversationParser<RedisResult>
         }
 
         return sections;
-    }
-
-    private ParseStatus Finish()
-    {
-        _outgoing = Quit;
-        _stage = Stage.Done;
-        return ParseStatus.Complete;
-    }
-
-    private ParseStatus Fail(string error)
-    {
-        Error = error;
-        _stage = Stage.Failed;
-        return ParseStatus.Invalid;
     }
 }

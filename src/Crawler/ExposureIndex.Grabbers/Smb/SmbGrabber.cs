@@ -155,10 +155,7 @@ internal sealed class SmbGrabber : IGrabber
                 {
                     // Samba fills the server GUID with its NetBIOS name, lower-cased and zero-padded; Windows uses a
                     // random GUID. That is evidence enough for the product; nothing on the wire states the version.
-                    record.Product = "Samba";
-                    record.Cpe23.Clear();
-                    record.Cpe23.Add(Cpe.Application("samba", "samba", null));
-                    record.Info = "NetBIOS name: " + name.ToUpperInvariant();
+                    new ProductMatch("Samba", null, "NetBIOS name: " + name.ToUpperInvariant(), null, Cpe.Application("samba", "samba", null)).ApplyTo(record);
                 }
             }
         }

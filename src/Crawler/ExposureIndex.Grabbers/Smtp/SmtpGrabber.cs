@@ -31,18 +31,8 @@ internal sealed class SmtpGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [25, 587, 2525];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
-    {
-        var parser = new SmtpParser();
-        var end = await Conversation.RunAsync(context, parser, cancellationToken).ConfigureAwait(false);
-        var record = new ServiceRecord { Module = Name };
-        if (parser.Result is { } result)
-        {
-            Describe(record, result);
-        }
-
-        return end.ToGrabResult(record);
-    }
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+        => Conversation.GrabAsync(context, Name, new SmtpParser(), Describe, cancellationToken);
 
     internal static void Describe(ServiceRecord record, SmtpResult result)
     {

@@ -5,17 +5,17 @@ namespace ExposureIndex.Grabbers.Smtp;
 /// <summary>
 /// The server side of an SMTP exchange that stops before any mail or authentication: greeting, EHLO (RFC 5321
 /// §4.1.1.1; HELO when EHLO is refused, as §3.2 says an old server may), then QUIT. Pure: fed the server's bytes,
-/// it hands out the next command through <see cref="TakeOutgoing"/>.
+/// it hands out the next command through <see cref="IConversationParser{TResult}.TakeOutgoing"/>.
 /// </summary>
-internal sealed class SmtpParser : IConversationParser<SmtpResult>
+internal sealed class SmtpParser : NumericConversationParser<SmtpResult>
 {
+    public const string DefaultHeloName = "exposureindex.invalid";
+
     private static readonly byte[] Quit = "QUIT\r\n"u8.ToArray();
 
-    private readonly NumericReplyReader _reader;
     private readonly string _heloName;
     private readonly List<byte> _banner = [];
     private Stage _stage = Stage.Greeting;
-    private ReadOnlyMemory<byte> _outgoing;
     private NumericReply? _greeting;
     private bool _esmtp;
     private string? _hostname;
@@ -23,24 +23,20 @@ internal sealed class SmtpParser : IConversationParser<SmtpResult>
 
     /// <param name="heloName">The name we give in EHLO/HELO: a domain (RFC 5321 §4.1.1.1); ".invalid" says we have none to offer.</param>
     public SmtpParser(string heloName = DefaultHeloName, int maxLineLength = 4096, int maxLinesPerReply = 512)
+        : base(maxLineLength, maxLinesPerReply)
     {
         _heloName = heloName;
-        _reader = new NumericReplyReader(maxLineLength, maxLinesPerReply);
     }
-
-    public const string DefaultHeloName = "exposureindex.invalid";
 
     private enum Stage
     {
         Greeting,
         Ehlo,
         Helo,
-        Done,
-        Failed,
     }
 
     /// <summary>What is known so far; set once the greeting has arrived.</summary>
-    public SmtpResult? Result => _greeting is null ? null : new SmtpResult
+    public override SmtpResult? Result => _greeting is null ? null : new SmtpResult
     {
         GreetingCode = _greeting.Code,
         Greeting = _greeting.Lines,
@@ -50,59 +46,14 @@ internal sealed class SmtpParser : IConversationParser<SmtpResult>
         Banner = [.. _banner],
     };
 
-    public string? Error { get; private set; }
-
-    public ReadOnlyMemory<byte> TakeOutgoing()
+    protected override string? AwaitedCommand => _stage switch
     {
-        var next = _outgoing;
-        _outgoing = ReadOnlyMemory<byte>.Empty;
-        return next;
-    }
+        Stage.Greeting => null,
+        Stage.Ehlo => "EHLO",
+        _ => "HELO",
+    };
 
-    public ParseStatus Feed(ReadOnlySpan<byte> chunk)
-    {
-        while (_stage is not (Stage.Done or Stage.Failed))
-        {
-            var status = _reader.TryRead(ref chunk, out var reply);
-            if (status == ParseStatus.NeedMore)
-            {
-                return ParseStatus.NeedMore;
-            }
-
-            if (status == ParseStatus.Invalid)
-            {
-                return Fail(_reader.Error!);
-            }
-
-            Accept(reply!);
-        }
-
-        return _stage == Stage.Done ? ParseStatus.Complete : ParseStatus.Invalid;
-    }
-
-    public ParseStatus End()
-    {
-        switch (_stage)
-        {
-            case Stage.Done:
-                return ParseStatus.Complete;
-            case Stage.Failed:
-                return ParseStatus.Invalid;
-            case Stage.Greeting:
-                return Fail(_reader.InReply ? "the connection closed inside the greeting" : "the server closed the connection without a greeting");
-            default:
-                if (_reader.InReply)
-                {
-                    return Fail($"the connection closed inside the {(_stage == Stage.Ehlo ? "EHLO" : "HELO")} reply");
-                }
-
-                // Greeted, then hung up on EHLO/HELO: the greeting is the answer.
-                _stage = Stage.Done;
-                return ParseStatus.Complete;
-        }
-    }
-
-    private void Accept(NumericReply reply)
+    protected override void AcceptReply(NumericReply reply)
     {
         _banner.AddRange(reply.Raw);
         switch (_stage)
@@ -111,14 +62,13 @@ internal sealed class SmtpParser : IConversationParser<SmtpResult>
                 _greeting = reply;
                 if (reply.Code == 220)
                 {
-                    _outgoing = Command("EHLO");
+                    Send(Command("EHLO"));
                     _stage = Stage.Ehlo;
                 }
                 else
                 {
                     // 554 "no SMTP service here" or 421: RFC 5321 §3.1 says wait for QUIT, but nothing more is to be learned.
-                    _outgoing = Quit;
-                    _stage = Stage.Done;
+                    Finish(Quit);
                 }
 
                 return;
@@ -126,15 +76,15 @@ internal sealed class SmtpParser : IConversationParser<SmtpResult>
                 _esmtp = true;
                 TakeHello(reply);
                 _extensions = reply.Lines.Skip(1).Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
-                Finish();
+                Finish(Quit);
                 return;
             case Stage.Ehlo when reply.Class == 5 && reply.Code != 554:
                 // 500/502: EHLO unknown; an RFC 821 server still speaks HELO.
-                _outgoing = Command("HELO");
+                Send(Command("HELO"));
                 _stage = Stage.Helo;
                 return;
             case Stage.Ehlo:
-                Finish();
+                Finish(Quit);
                 return;
             case Stage.Helo:
                 if (reply.Code == 250)
@@ -142,7 +92,7 @@ internal sealed class SmtpParser : IConversationParser<SmtpResult>
                     TakeHello(reply);
                 }
 
-                Finish();
+                Finish(Quit);
                 return;
         }
     }
@@ -154,18 +104,5 @@ internal sealed class SmtpParser : IConversationParser<SmtpResult>
         _hostname = (space < 0 ? first : first[..space]) is { Length: > 0 } name ? name : null;
     }
 
-    private void Finish()
-    {
-        _outgoing = Quit;
-        _stage = Stage.Done;
-    }
-
     private byte[] Command(string verb) => Encoding.ASCII.GetBytes($"{verb} {_heloName}\r\n");
-
-    private ParseStatus Fail(string error)
-    {
-        Error = error;
-        _stage = Stage.Failed;
-        return ParseStatus.Invalid;
-    }
 }

@@ -88,10 +88,7 @@ internal sealed class SnmpGrabber : IGrabber
         section.AgentVersion = result.Get(VersionTag)?.Text ?? string.Empty;
         if (SnmpProducts.TryIdentify(section, out var product))
         {
-            record.Product = product.Product;
-            record.Version = product.Version ?? string.Empty;
-            record.Cpe23.Clear();
-            record.Cpe23.Add(product.Cpe23);
+            product.ApplyTo(record);
         }
 
         if (SnmpProducts.OsFromDescription(section.Description) is { } os)
@@ -135,13 +132,10 @@ internal sealed class SnmpGrabber : IGrabber
     }
 }
 
-/// <summary>An SNMP agent product named by its sysObjectID.</summary>
-internal sealed record SnmpProduct(string Product, string? Version, string Cpe23);
-
 /// <summary>Agent products from the enterprise arc of sysObjectID (IANA Private Enterprise Numbers).</summary>
 internal static class SnmpProducts
 {
-    public static bool TryIdentify(SnmpSection section, out SnmpProduct product)
+    public static bool TryIdentify(SnmpSection section, out ProductMatch product)
     {
         product = null!;
         var oid = section.Objectid;
@@ -149,19 +143,19 @@ internal static class SnmpProducts
         {
             // 8072 is Net-SNMP, 2021 its UCD-SNMP ancestry; versionTag carries the agent's version when readable.
             var version = section.AgentVersion.Length > 0 && char.IsAsciiDigit(section.AgentVersion[0]) ? section.AgentVersion.Trim() : null;
-            product = new SnmpProduct("Net-SNMP", version, Cpe.Application("net-snmp", "net-snmp", version));
+            product = new ProductMatch("Net-SNMP", version, null, null, Cpe.Application("net-snmp", "net-snmp", version));
             return true;
         }
 
         if (Under(oid, "1.3.6.1.4.1.311"))
         {
-            product = new SnmpProduct("Microsoft Windows SNMP", null, Cpe.Application("microsoft", "windows", null));
+            product = new ProductMatch("Microsoft Windows SNMP", null, null, null, Cpe.Application("microsoft", "windows", null));
             return true;
         }
 
         if (Under(oid, "1.3.6.1.4.1.9"))
         {
-            product = new SnmpProduct("Cisco SNMP service", null, Cpe.Application("cisco", "ios", null));
+            product = new ProductMatch("Cisco SNMP service", null, null, null, Cpe.Application("cisco", "ios", null));
             return true;
         }
 

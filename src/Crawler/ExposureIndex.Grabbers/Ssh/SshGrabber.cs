@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using Google.Protobuf;
@@ -31,44 +30,41 @@ internal sealed class SshGrabber(IReadOnlyList<string>? hostKeyPreference, IRead
 
     public IReadOnlyList<int> Ports { get; } = [22, 2222];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var total = new CancellationTokenSource(context.Limits.TotalDeadline, context.Time);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
-        var parser = new SshParser(expectKexReply: true);
         var record = new ServiceRecord { Module = "ssh" };
-        string? note = null;
-        try
+        return GrabGuard.RunAsync(context, "the SSH grab", record, async deadline =>
         {
-            var connection = await context.Network.ConnectAsync(context.Target, context.Limits, deadline.Token).ConfigureAwait(false);
+            var parser = new SshParser(expectKexReply: true);
+            string? note = null;
+            var connection = await context.Network.ConnectAsync(context.Target, context.Limits, deadline).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
                 // RFC 4253 §4.2: both sides send their identification at once; sending ours first also wakes servers that wait.
                 await connection.WriteAsync(SshKeyExchange.ClientIdentification, cancellationToken).ConfigureAwait(false);
-                var buffer = new byte[8192];
-                var status = ParseStatus.NeedMore;
                 var answered = false;
+                ParsedRead read;
                 try
                 {
-                    while (status == ParseStatus.NeedMore)
+                    read = await connection.ReadParsedAsync(parser, int.MaxValue, cancellationToken, async () =>
                     {
-                        var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                        status = n == 0 ? parser.End() : parser.Feed(buffer.AsSpan(0, n));
-                        if (status == ParseStatus.NeedMore && !answered && parser.KexInit is { } kexInit)
+                        if (answered || parser.KexInit is not { } kexInit)
                         {
-                            answered = true;
-                            if (SshKeyExchange.ChooseKex(kexInit, _kexPreference) is not { } kex)
-                            {
-                                note = $"no key exchange method in common (server offers {string.Join(',', kexInit.KexAlgorithms)}); host key not fetched";
-                                status = parser.End();
-                                break;
-                            }
-
-                            var ours = SshKeyExchange.BuildKexInit(kexInit, kex, _hostKeyPreference);
-                            await connection.WriteAsync(ours.Concat(SshKeyExchange.BuildKexInitMessage(kex)).ToArray(), cancellationToken).ConfigureAwait(false);
+                            return true;
                         }
-                    }
+
+                        answered = true;
+                        if (SshKeyExchange.ChooseKex(kexInit, _kexPreference) is not { } kex)
+                        {
+                            note = $"no key exchange method in common (server offers {string.Join(',', kexInit.KexAlgorithms)}); host key not fetched";
+                            return false;
+                        }
+
+                        var ours = SshKeyExchange.BuildKexInit(kexInit, kex, _hostKeyPreference);
+                        await connection.WriteAsync(ours.Concat(SshKeyExchange.BuildKexInitMessage(kex)).ToArray(), cancellationToken).ConfigureAwait(false);
+                        return true;
+                    }).ConfigureAwait(false);
                 }
                 catch (GrabLimitException ex) when (parser.Banner is not null)
                 {
@@ -78,6 +74,8 @@ internal sealed class SshGrabber(IReadOnlyList<string>? hostKeyPreference, IRead
                     return GrabResult.Failed(ex.Outcome, ex.Message + " (after the SSH banner)", record);
                 }
 
+                // Stopped without a common key exchange: what the server said so far is the answer.
+                var status = read.Status == ParseStatus.NeedMore ? parser.End() : read.Status;
                 if (status != ParseStatus.Complete)
                 {
                     var error = parser.Error ?? "the SSH exchange could not be parsed";
@@ -102,19 +100,7 @@ internal sealed class SshGrabber(IReadOnlyList<string>? hostKeyPreference, IRead
             }
 
             return GrabResult.Success(record) with { Error = note };
-        }
-        catch (GrabLimitException ex)
-        {
-            return GrabResult.Failed(ex.Outcome, ex.Message, record);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return GrabResult.Failed(GrabOutcome.IoTimeout, $"the SSH grab's total deadline of {context.Limits.TotalDeadline.TotalSeconds:0.#} s passed", record);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            return GrabResult.Failed(GrabOutcome.Closed, "the SSH connection broke: " + ex.Message, record);
-        }
+        }, cancellationToken);
     }
 
     /// <summary>Fills the record from a parse: section, product, data.</summary>
@@ -144,12 +130,7 @@ internal sealed class SshGrabber(IReadOnlyList<string>? hostKeyPreference, IRead
 
         if (SshProducts.TryParse(result.Banner, out var product))
         {
-            record.Product = product.Product;
-            record.Version = product.Version ?? string.Empty;
-            record.Info = product.Info ?? string.Empty;
-            record.Os = product.Os ?? string.Empty;
-            record.Cpe23.Clear();
-            record.Cpe23.Add(product.Cpe23);
+            product.ApplyTo(record);
         }
 
         record.Data = ByteString.CopyFrom(Encoding.UTF8.GetBytes(DataText(result)));

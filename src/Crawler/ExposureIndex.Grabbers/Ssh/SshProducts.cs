@@ -35,7 +35,7 @@ internal static partial class SshProducts
         ("Gentoo", "Gentoo"), ("SUSE", "SUSE Linux"), ("Fedora", "Fedora"), ("Alpine", "Alpine Linux"),
     ];
 
-    public static bool TryParse(string banner, out ProductInfo product)
+    public static bool TryParse(string banner, out ProductMatch product)
     {
         product = null!;
         if (string.IsNullOrEmpty(banner))
@@ -82,7 +82,7 @@ internal static partial class SshProducts
 
             var rest = software[prefix.Length..].TrimStart('_', '-', '/');
             var version = VersionToken().Match(rest) is { Success: true } v ? v.Value : null;
-            product = new ProductInfo(name, version, info, os ?? impliedOs, Cpe.Application(vendor, cpeProduct, version));
+            product = new ProductMatch(name, version, info, os ?? impliedOs, Cpe.Application(vendor, cpeProduct, version));
             return true;
         }
 
@@ -95,7 +95,7 @@ internal static partial class SshProducts
             return false;
         }
 
-        product = new ProductInfo(genericName, genericVersion, info, os, Cpe.Application(genericName, genericName, genericVersion));
+        product = new ProductMatch(genericName, genericVersion, info, os, Cpe.Application(genericName, genericName, genericVersion));
         return true;
     }
 

@@ -126,34 +126,10 @@ internal sealed class StartTlsParser(ReplyStyle style, string tag = "a001") : II
 
                 break;
             case ReplyStyle.Pop3:
-                if (line.StartsWith("+OK", StringComparison.OrdinalIgnoreCase))
-                {
-                    Complete(true);
-                }
-                else if (line.StartsWith("-ERR", StringComparison.OrdinalIgnoreCase))
-                {
-                    Complete(false);
-                }
-                else
-                {
-                    Fail($"not a POP3 reply: \"{Shorten(line)}\"");
-                }
-
+                StatusLine(line, "a POP3 reply", ["+OK"], "-ERR");
                 break;
             case ReplyStyle.ImapGreeting:
-                if (line.StartsWith("* OK", StringComparison.OrdinalIgnoreCase) || line.StartsWith("* PREAUTH", StringComparison.OrdinalIgnoreCase))
-                {
-                    Complete(true);
-                }
-                else if (line.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
-                {
-                    Complete(false);
-                }
-                else
-                {
-                    Fail($"not an IMAP greeting: \"{Shorten(line)}\"");
-                }
-
+                StatusLine(line, "an IMAP greeting", ["* OK", "* PREAUTH"], "* BYE");
                 break;
             case ReplyStyle.ImapTagged:
                 if (line.StartsWith(tag + " ", StringComparison.OrdinalIgnoreCase))
@@ -166,6 +142,23 @@ internal sealed class StartTlsParser(ReplyStyle style, string tag = "a001") : II
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>A one-line status reply: one of <paramref name="ok"/>, the <paramref name="refusal"/>, or not this protocol at all.</summary>
+    private void StatusLine(string line, string what, string[] ok, string refusal)
+    {
+        if (ok.Any(prefix => line.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
+        {
+            Complete(true);
+        }
+        else if (line.StartsWith(refusal, StringComparison.OrdinalIgnoreCase))
+        {
+            Complete(false);
+        }
+        else
+        {
+            Fail($"not {what}: \"{Shorten(line)}\"");
         }
     }
 
@@ -267,16 +260,10 @@ internal static class StartTls
     private static async ValueTask<StartTlsReply> ExpectAsync(GrabConnection connection, ReplyStyle style, string step, int expectedCode, CancellationToken cancellationToken)
     {
         var parser = new StartTlsParser(style);
-        var buffer = new byte[1024];
-        var status = ParseStatus.NeedMore;
-        while (status == ParseStatus.NeedMore)
-        {
-            // One byte at a time would be slow; whole reads are fine because the server says nothing more until we speak.
-            var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-            status = n == 0 ? parser.End() : parser.Feed(buffer.AsSpan(0, n));
-        }
 
-        if (status != ParseStatus.Complete)
+        // One byte at a time would be slow; whole reads are fine because the server says nothing more until we speak.
+        var read = await connection.ReadParsedAsync(parser, int.MaxValue, cancellationToken).ConfigureAwait(false);
+        if (read.Status != ParseStatus.Complete)
         {
             throw new GrabLimitException(GrabOutcome.ProtocolError, $"STARTTLS failed at the {step}: {parser.Error}");
         }

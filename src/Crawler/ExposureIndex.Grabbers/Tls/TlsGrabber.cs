@@ -34,11 +34,9 @@ internal sealed class TlsGrabber : IGrabber
 
     public IReadOnlyList<int> Ports { get; } = [21, 25, 110, 143, 443, 465, 563, 587, 636, 853, 990, 993, 995, 8443];
 
-    public async ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
+    public ValueTask<GrabResult> GrabAsync(GrabContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        using var total = new CancellationTokenSource(context.Limits.TotalDeadline, context.Time);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, total.Token);
         var mode = StartTls.ModeFor(context);
         var ssl = new TlsSection { Starttls = mode != StartTlsProtocol.None };
         var record = new ServiceRecord { Ssl = ssl };
@@ -49,10 +47,10 @@ internal sealed class TlsGrabber : IGrabber
 
         var alpn = mode == StartTlsProtocol.None ? HttpAlpn : null;
         var sni = context.Target.ServerName;
-        try
+        return GrabGuard.RunAsync(context, "the TLS grab", record, async deadline =>
         {
             // 1. Our ClientHello: JA3S and the parameters a modern client gets. Garbage or a stall ends the grab here.
-            var first = await ProbeAsync(context, mode, TlsClientHello.Build(sni, null, alpn), deadline.Token, cancellationToken).ConfigureAwait(false);
+            var first = await ProbeAsync(context, mode, TlsClientHello.Build(sni, null, alpn), deadline, cancellationToken).ConfigureAwait(false);
             string? refusal = null;
             if (first.IsAlert)
             {
@@ -71,7 +69,7 @@ internal sealed class TlsGrabber : IGrabber
             GrabLimitException? handshakeError = null;
             try
             {
-                await CaptureAsync(context, mode, alpn, ssl, record, deadline.Token, cancellationToken).ConfigureAwait(false);
+                await CaptureAsync(context, mode, alpn, ssl, record, deadline, cancellationToken).ConfigureAwait(false);
             }
             catch (GrabLimitException ex)
             {
@@ -79,7 +77,7 @@ internal sealed class TlsGrabber : IGrabber
             }
 
             // 3. Which versions the server accepts.
-            await ProbeVersionsAsync(context, mode, alpn, first, ssl, deadline.Token, cancellationToken).ConfigureAwait(false);
+            await ProbeVersionsAsync(context, mode, alpn, first, ssl, deadline, cancellationToken).ConfigureAwait(false);
 
             if (handshakeError is not null)
             {
@@ -87,19 +85,7 @@ internal sealed class TlsGrabber : IGrabber
             }
 
             return GrabResult.Success(record);
-        }
-        catch (GrabLimitException ex)
-        {
-            return GrabResult.Failed(ex.Outcome, ex.Message, record);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return GrabResult.Failed(GrabOutcome.IoTimeout, $"the TLS grab's total deadline of {context.Limits.TotalDeadline.TotalSeconds:0.#} s passed", record);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
-        {
-            return GrabResult.Failed(GrabOutcome.Closed, "the TLS connection broke: " + ex.Message, record);
-        }
+        }, cancellationToken);
     }
 
     /// <summary>Connects (and runs STARTTLS), sends one ClientHello, parses the reply. Throws for garbage, stalls and silence.</summary>
@@ -111,26 +97,21 @@ internal sealed class TlsGrabber : IGrabber
             await StartTls.NegotiateAsync(connection, mode, cancellationToken).ConfigureAwait(false);
             await connection.WriteAsync(clientHello, cancellationToken).ConfigureAwait(false);
             var parser = new TlsParser();
-            var buffer = new byte[4096];
-            var status = ParseStatus.NeedMore;
-            var received = 0L;
+            var before = connection.BytesRead;
+            ParsedRead read;
             try
             {
-                while (status == ParseStatus.NeedMore)
-                {
-                    var n = await connection.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-                    received += n;
-                    status = n == 0 ? parser.End() : parser.Feed(buffer.AsSpan(0, n));
-                }
+                read = await connection.ReadParsedAsync(parser, int.MaxValue, cancellationToken).ConfigureAwait(false);
             }
             catch (GrabLimitException ex) when (ex.Outcome == GrabOutcome.IoTimeout)
             {
+                var received = connection.BytesRead - before;
                 throw new GrabLimitException(GrabOutcome.IoTimeout, received == 0
                     ? "no answer to our ClientHello: " + ex.Message
                     : $"the server stalled after {received} bytes of its ServerHello: " + ex.Message);
             }
 
-            if (status != ParseStatus.Complete)
+            if (read.Status != ParseStatus.Complete)
             {
                 throw new GrabLimitException(GrabOutcome.HandshakeError, parser.Error ?? "the TLS reply could not be parsed");
             }

@@ -30,22 +30,10 @@ internal sealed class VncGrabber : IGrabber
         {
             await using var connection = await context.ConnectAsync(deadline).ConfigureAwait(false);
             var parser = new VncParser();
-            var received = new MemoryStream();
-            var buffer = new byte[512];
             var answered = false;
-            var status = ParseStatus.NeedMore;
-            while (status == ParseStatus.NeedMore && received.Length < MaxBytes)
+            var read = await connection.ReadParsedAsync(parser, MaxBytes, deadline, async () =>
             {
-                var n = await connection.ReadAsync(buffer, deadline).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    status = parser.End();
-                    break;
-                }
-
-                received.Write(buffer, 0, n);
-                status = parser.Feed(buffer.AsSpan(0, n));
-                if (!answered && parser.ClientVersion is { } reply && status == ParseStatus.NeedMore)
+                if (!answered && parser.ClientVersion is { } reply)
                 {
                     // Keep what we know now: a server that stalls after its version still told us the protocol.
                     answered = true;
@@ -53,18 +41,13 @@ internal sealed class VncGrabber : IGrabber
                     record.Data = ByteString.CopyFromUtf8(parser.ServerVersion + "\n");
                     await connection.WriteAsync(Encoding.ASCII.GetBytes(reply), deadline).ConfigureAwait(false);
                 }
-            }
 
-            if (status == ParseStatus.NeedMore)
+                return true;
+            }).ConfigureAwait(false);
+            if (read.Status != ParseStatus.Complete || parser.Result is not { } result)
             {
-                status = parser.End();
-            }
-
-            if (status != ParseStatus.Complete || parser.Result is not { } result)
-            {
-                record.Data = ByteString.CopyFrom(received.ToArray());
-
-                return GrabResult.Failed(received.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, parser.Error ?? "no RFB security types", record);
+                record.Data = ByteString.CopyFrom(read.Bytes);
+                return GrabResult.Failed(read.Bytes.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, parser.Error ?? "no RFB security types", record);
             }
 
             Describe(record, result);

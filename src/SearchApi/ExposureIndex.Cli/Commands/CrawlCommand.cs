@@ -35,9 +35,19 @@ internal static class CrawlCommand
         var userAgent = new Option<string>("--user-agent") { Description = "HTTP User-Agent (names the project; add your contact)", DefaultValueFactory = _ => CrawlOptions.DefaultUserAgent };
         var scanId = new Option<string?>("--scan-id") { Description = "Identifier stored with every record of this crawl" };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No progress line; only the summary" };
+        var probes = new Option<string[]>("--probes")
+        {
+            Description = "Extra service-probe file(s) loaded on top of ours, e.g. /usr/share/nmap/nmap-service-probes from your nmap installation",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var intensity = new Option<int>("--intensity") { Description = "Probe intensity 0-9, like nmap's --version-intensity", DefaultValueFactory = _ => 7 };
+        var bannerWait = new Option<string>("--banner-wait") { Description = "How long a talk-first service may take to greet", DefaultValueFactory = _ => "2s" };
+        var parallelProbes = new Option<int>("--parallel-probes") { Description = "Probe connections at once to one port (politeness cap)", DefaultValueFactory = _ => 3 };
+        var noDeepGrab = new Option<bool>("--no-deep-grab") { Description = "Identify services only; skip the per-protocol grabbers" };
         var command = new Command("crawl", "Scan targets for open ports, grab banners, and publish the records")
         {
             targets, ports, indexer, output, allowLoopback, allowPrivate, concurrency, connectTimeout, readTimeout, deadline, maxBanner, userAgent, scanId, quiet,
+            probes, intensity, bannerWait, parallelProbes, noDeepGrab,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -64,6 +74,11 @@ internal static class CrawlCommand
                 MaxBannerBytes = parse.GetValue(maxBanner),
                 UserAgent = parse.GetValue(userAgent)!,
                 ScanId = parse.GetValue(scanId),
+                ProbeFiles = parse.GetValue(probes) ?? [],
+                Intensity = parse.GetValue(intensity),
+                BannerWait = Durations.Parse("--banner-wait", parse.GetValue(bannerWait)!),
+                MaxParallelProbes = parse.GetValue(parallelProbes),
+                DeepGrab = !parse.GetValue(noDeepGrab),
             };
 
             var summary = await RunAsync(options, parse.GetValue(quiet), cancellationToken).ConfigureAwait(false);

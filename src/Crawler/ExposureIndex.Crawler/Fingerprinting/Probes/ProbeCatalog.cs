@@ -95,8 +95,14 @@ internal sealed class ProbeCatalog
                 {
                     if (existing.Payload.AsSpan().SequenceEqual(probe.Payload))
                     {
-                        // Same probe in two files: one probe, both sets of match lines (earlier files first).
+                        // Same probe in two files: one probe, both sets of match lines. The earlier file's specific
+                        // lines come first, then the later file's, then the earlier file's catch-alls (no product, or
+                        // a product that is only a capture group), so that e.g. nmap's SunSSH line is not shadowed by
+                        // our generic "any SSH implementation" line.
+                        var generic = existing.Matches.Where(IsCatchAll).ToList();
+                        existing.Matches.RemoveAll(generic.Contains);
                         existing.Matches.AddRange(probe.Matches);
+                        existing.Matches.AddRange(generic);
                         existing.Ports = PortSet.From(existing.Ports.Ranges.Concat(probe.Ports.Ranges));
                         existing.SslPorts = PortSet.From(existing.SslPorts.Ranges.Concat(probe.SslPorts.Ranges));
                         existing.FallbackNames.AddRange(probe.FallbackNames.Where(n => !existing.FallbackNames.Contains(n, StringComparer.Ordinal)));
@@ -162,6 +168,11 @@ internal sealed class ProbeCatalog
 
         return errors;
     }
+
+    /// <summary>A line that names no product of its own: none at all, or only what a capture group says.</summary>
+    internal static bool IsCatchAll(ServiceMatch match)
+        => match.Template.Product is not { Length: > 0 } product
+            || System.Text.RegularExpressions.Regex.IsMatch(product, @"^\$(?:\d|P\(\d\))$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
 
     internal static ProbeFile LoadEmbeddedFile()
     {
