@@ -12,6 +12,7 @@ internal static class CliApp
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(ServeCommand.Build());
         root.Subcommands.Add(CrawlCommand.Build());
+        root.Subcommands.Add(CrawlerServiceCommand.Build());
         root.Subcommands.Add(QueryCommands.Search());
         root.Subcommands.Add(QueryCommands.Count());
         root.Subcommands.Add(QueryCommands.Host());

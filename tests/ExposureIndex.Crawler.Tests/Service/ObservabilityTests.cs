@@ -92,7 +92,7 @@ public sealed class ObservabilityTests
         Assert.False(root.GetProperty("complete").GetBoolean());
         Assert.Equal(
             ["mode", "shard", "planned", "done", "resumed_from", "attempted", "open", "closed", "filtered", "records_written", "records_acknowledged",
-             "records_rejected", "spooled", "elapsed_seconds", "rate_per_second", "rate_limit", "cancelled", "complete"],
+             "records_rejected", "spooled", "elapsed_seconds", "rate_per_second", "rate_limit", "cancelled", "complete", "scan_id", "seed"],
             root.EnumerateObject().Select(p => p.Name));
     }
 

@@ -24,9 +24,7 @@ public sealed class FtpParserTests
     [InlineData("synthetic-feat-refused.bin")]
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
-        var bytes = ProtocolFixtures.Read("Ftp", fixture);
-        var complete = ProtocolFixtures.CompletionLength(Create, bytes);
-        ParserFeeding.PrefixesNeedMore(Create, bytes[..complete]);
+        ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, ProtocolFixtures.Read("Ftp", fixture));
     }
 
     [Fact]
@@ -88,7 +86,7 @@ public sealed class FtpParserTests
     {
         var parser = Create();
 
-        var commands = ProtocolFixtures.Commands(parser, ProtocolFixtures.Read("Ftp", "synthetic-421-busy.bin"));
+        var commands = ParserFeeding.Commands(parser, ProtocolFixtures.Read("Ftp", "synthetic-421-busy.bin"));
 
         Assert.Empty(commands);
         Assert.Equal(421, parser.Result!.GreetingCode);
@@ -108,7 +106,7 @@ public sealed class FtpParserTests
     [Fact]
     public void TakeOutgoing_Vsftpd_FeatSystQuitAndNoCredentials()
     {
-        var commands = ProtocolFixtures.Commands(Create(), ProtocolFixtures.Read("Ftp", "vsftpd-3.0.3.bin"));
+        var commands = ParserFeeding.Commands(Create(), ProtocolFixtures.Read("Ftp", "vsftpd-3.0.3.bin"));
 
         Assert.Equal(["FEAT\r\n", "SYST\r\n", "QUIT\r\n"], commands);
     }
@@ -117,12 +115,7 @@ public sealed class FtpParserTests
     public void Feed_TenMegabyteMultilineGreeting_InvalidAtTheLineCap()
     {
         var parser = Create();
-        var line = Encoding.ASCII.GetBytes("220-the same line again and again\r\n");
-        var status = parser.Feed("220-start\r\n"u8);
-        for (var sent = 0L; sent < 10L * 1024 * 1024 && status == ParseStatus.NeedMore; sent += line.Length)
-        {
-            status = parser.Feed(line);
-        }
+        var status = ParserFeeding.FeedEndlessly(parser, "220-start\r\n"u8, Encoding.ASCII.GetBytes("220-the same line again and again\r\n"));
 
         Assert.Equal(ParseStatus.Invalid, status);
         Assert.Contains("512 lines", parser.Error, StringComparison.Ordinal);

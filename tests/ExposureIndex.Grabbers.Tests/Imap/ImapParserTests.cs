@@ -19,8 +19,7 @@ public sealed class ImapParserTests
     [InlineData("synthetic-bye.bin")]
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
-        var bytes = ProtocolFixtures.Read("Imap", fixture);
-        ParserFeeding.PrefixesNeedMore(Create, bytes[..ProtocolFixtures.CompletionLength(Create, bytes)]);
+        ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, ProtocolFixtures.Read("Imap", fixture));
     }
 
     [Fact]
@@ -63,7 +62,7 @@ public sealed class ImapParserTests
     [Fact]
     public void TakeOutgoing_Dovecot_CapabilityIdLogout()
     {
-        Assert.Equal(["a001 CAPABILITY\r\n", "a002 ID NIL\r\n", "a003 LOGOUT\r\n"], ProtocolFixtures.Commands(Create(), ProtocolFixtures.Read("Imap", "dovecot-2.3.19.1.bin")));
+        Assert.Equal(["a001 CAPABILITY\r\n", "a002 ID NIL\r\n", "a003 LOGOUT\r\n"], ParserFeeding.Commands(Create(), ProtocolFixtures.Read("Imap", "dovecot-2.3.19.1.bin")));
     }
 
     [Fact]
@@ -71,7 +70,7 @@ public sealed class ImapParserTests
     {
         var transcript = "* OK ready\r\n* CAPABILITY IMAP4rev1 STARTTLS\r\na001 OK done\r\n"u8.ToArray();
 
-        Assert.Equal(["a001 CAPABILITY\r\n", "a003 LOGOUT\r\n"], ProtocolFixtures.Commands(Create(), transcript));
+        Assert.Equal(["a001 CAPABILITY\r\n", "a003 LOGOUT\r\n"], ParserFeeding.Commands(Create(), transcript));
     }
 
     [Fact]
@@ -79,7 +78,7 @@ public sealed class ImapParserTests
     {
         var parser = Create();
 
-        Assert.Empty(ProtocolFixtures.Commands(parser, ProtocolFixtures.Read("Imap", "synthetic-bye.bin")));
+        Assert.Empty(ParserFeeding.Commands(parser, ProtocolFixtures.Read("Imap", "synthetic-bye.bin")));
         Assert.Equal("BYE", parser.Result!.GreetingStatus);
     }
 
@@ -98,12 +97,7 @@ public sealed class ImapParserTests
     public void Feed_EndlessUntaggedResponses_InvalidAtTheCap()
     {
         var parser = Create();
-        var status = parser.Feed("* OK ready\r\n"u8);
-        var line = "* OK still here\r\n"u8.ToArray();
-        for (var sent = 0L; sent < 10L * 1024 * 1024 && status == ParseStatus.NeedMore; sent += line.Length)
-        {
-            status = parser.Feed(line);
-        }
+        var status = ParserFeeding.FeedEndlessly(parser, "* OK ready\r\n"u8, "* OK still here\r\n"u8.ToArray());
 
         Assert.Equal(ParseStatus.Invalid, status);
         Assert.Contains("512 responses", parser.Error, StringComparison.Ordinal);

@@ -16,8 +16,7 @@ public sealed class MemcachedParserTests
     [InlineData("synthetic-sasl-refusal.bin")]
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
-        var bytes = ProtocolFixtures.Read("Memcached", fixture);
-        ParserFeeding.PrefixesNeedMore(Create, bytes[..ProtocolFixtures.CompletionLength(Create, bytes)]);
+        ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, ProtocolFixtures.Read("Memcached", fixture));
     }
 
     [Fact]
@@ -36,7 +35,7 @@ public sealed class MemcachedParserTests
     [Fact]
     public void TakeOutgoing_Memcached_StatsVersionQuit()
     {
-        Assert.Equal(["stats\r\n", "version\r\n", "quit\r\n"], ProtocolFixtures.Commands(Create(), ProtocolFixtures.Read("Memcached", "memcached-1.6.18.bin")));
+        Assert.Equal(["stats\r\n", "version\r\n", "quit\r\n"], ParserFeeding.Commands(Create(), ProtocolFixtures.Read("Memcached", "memcached-1.6.18.bin")));
     }
 
     [Fact]
@@ -53,12 +52,7 @@ public sealed class MemcachedParserTests
     public void Feed_EndlessStats_InvalidAtTheCap()
     {
         var parser = Create();
-        var status = ParseStatus.NeedMore;
-        var line = "STAT x 1\r\n"u8.ToArray();
-        for (var sent = 0L; sent < 10L * 1024 * 1024 && status == ParseStatus.NeedMore; sent += line.Length)
-        {
-            status = parser.Feed(line);
-        }
+        var status = ParserFeeding.FeedEndlessly(parser, [], "STAT x 1\r\n"u8.ToArray());
 
         Assert.Equal(ParseStatus.Invalid, status);
         Assert.Contains("1024 lines", parser.Error, StringComparison.Ordinal);

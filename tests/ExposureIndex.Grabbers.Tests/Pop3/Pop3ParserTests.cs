@@ -19,8 +19,7 @@ public sealed class Pop3ParserTests
     [InlineData("synthetic-err-greeting.bin")]
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
-        var bytes = ProtocolFixtures.Read("Pop3", fixture);
-        ParserFeeding.PrefixesNeedMore(Create, bytes[..ProtocolFixtures.CompletionLength(Create, bytes)]);
+        ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, ProtocolFixtures.Read("Pop3", fixture));
     }
 
     [Fact]
@@ -63,7 +62,7 @@ public sealed class Pop3ParserTests
     [Fact]
     public void TakeOutgoing_Dovecot_CapaThenQuit()
     {
-        Assert.Equal(["CAPA\r\n", "QUIT\r\n"], ProtocolFixtures.Commands(Create(), ProtocolFixtures.Read("Pop3", "dovecot-2.3.19.1.bin")));
+        Assert.Equal(["CAPA\r\n", "QUIT\r\n"], ParserFeeding.Commands(Create(), ProtocolFixtures.Read("Pop3", "dovecot-2.3.19.1.bin")));
     }
 
     [Fact]
@@ -71,7 +70,7 @@ public sealed class Pop3ParserTests
     {
         var parser = Create();
 
-        Assert.Empty(ProtocolFixtures.Commands(parser, ProtocolFixtures.Read("Pop3", "synthetic-err-greeting.bin")));
+        Assert.Empty(ParserFeeding.Commands(parser, ProtocolFixtures.Read("Pop3", "synthetic-err-greeting.bin")));
         Assert.False(parser.Result!.GreetingOk);
         Assert.Equal("[SYS/TEMP] Server busy, try later", parser.Result.Greeting);
     }
@@ -90,12 +89,7 @@ public sealed class Pop3ParserTests
     public void Feed_EndlessCapaList_InvalidAtTheLineCap()
     {
         var parser = Create();
-        var status = parser.Feed("+OK hi\r\n+OK\r\n"u8);
-        var line = "X-CAPABILITY\r\n"u8.ToArray();
-        for (var sent = 0L; sent < 10L * 1024 * 1024 && status == ParseStatus.NeedMore; sent += line.Length)
-        {
-            status = parser.Feed(line);
-        }
+        var status = ParserFeeding.FeedEndlessly(parser, "+OK hi\r\n+OK\r\n"u8, "X-CAPABILITY\r\n"u8.ToArray());
 
         Assert.Equal(ParseStatus.Invalid, status);
         Assert.Contains("512 lines", parser.Error, StringComparison.Ordinal);

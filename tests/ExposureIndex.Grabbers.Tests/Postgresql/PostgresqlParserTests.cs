@@ -32,8 +32,7 @@ public sealed class PostgresqlParserTests
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
         var bytes = ProtocolFixtures.Read("Postgresql", fixture);
-        Assert.Equal(bytes.Length, ProtocolFixtures.CompletionLength(Create, bytes));
-        ParserFeeding.PrefixesNeedMore(Create, bytes);
+        Assert.Equal(bytes.Length, ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, bytes));
     }
 
     [Fact]
@@ -81,7 +80,7 @@ public sealed class PostgresqlParserTests
     {
         var parser = Create();
 
-        var commands = ProtocolFixtures.Commands(parser, ProtocolFixtures.Read("Postgresql", "postgresql-15.18-nossl-trust-role-exists.bin"));
+        var commands = ParserFeeding.Commands(parser, ProtocolFixtures.Read("Postgresql", "postgresql-15.18-nossl-trust-role-exists.bin"));
 
         Assert.Equal(3, commands.Count);
         Assert.Equal("X\0\0\0\u0004", commands[2]);

@@ -21,8 +21,7 @@ public sealed class RedisParserTests
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
         var bytes = ProtocolFixtures.Read("Redis", fixture);
-        Assert.Equal(bytes.Length, ProtocolFixtures.CompletionLength(Create, bytes));
-        ParserFeeding.PrefixesNeedMore(Create, bytes);
+        Assert.Equal(bytes.Length, ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, bytes));
     }
 
     [Fact]
@@ -69,7 +68,7 @@ public sealed class RedisParserTests
     [Fact]
     public void TakeOutgoing_Info_InfoThenQuitNeverAuth()
     {
-        var commands = ProtocolFixtures.Commands(Create(), ProtocolFixtures.Read("Redis", "redis-7.0.15-requirepass.bin"));
+        var commands = ParserFeeding.Commands(Create(), ProtocolFixtures.Read("Redis", "redis-7.0.15-requirepass.bin"));
 
         Assert.Equal(["*1\r\n$4\r\nINFO\r\n", "*1\r\n$4\r\nQUIT\r\n"], commands);
     }

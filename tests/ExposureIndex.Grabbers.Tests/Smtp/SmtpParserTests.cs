@@ -19,8 +19,7 @@ public sealed class SmtpParserTests
     [InlineData("synthetic-554-no-service.bin")]
     public void Feed_EveryPrefixOfAFixture_NeedsMore(string fixture)
     {
-        var bytes = ProtocolFixtures.Read("Smtp", fixture);
-        ParserFeeding.PrefixesNeedMore(Create, bytes[..ProtocolFixtures.CompletionLength(Create, bytes)]);
+        ParserFeeding.PrefixesBeforeCompletionNeedMore(Create, ProtocolFixtures.Read("Smtp", fixture));
     }
 
     [Fact]
@@ -54,7 +53,7 @@ public sealed class SmtpParserTests
     {
         var parser = Create();
 
-        var commands = ProtocolFixtures.Commands(parser, ProtocolFixtures.Read("Smtp", "synthetic-helo-only.bin"));
+        var commands = ParserFeeding.Commands(parser, ProtocolFixtures.Read("Smtp", "synthetic-helo-only.bin"));
 
         Assert.Equal(["EHLO exposureindex.invalid\r\n", "HELO exposureindex.invalid\r\n", "QUIT\r\n"], commands);
         Assert.False(parser.Result!.Esmtp);
@@ -65,7 +64,7 @@ public sealed class SmtpParserTests
     [Fact]
     public void TakeOutgoing_Postfix_EhloThenQuitOnly()
     {
-        var commands = ProtocolFixtures.Commands(Create(), ProtocolFixtures.Read("Smtp", "postfix-3.7.11-debian.bin"));
+        var commands = ParserFeeding.Commands(Create(), ProtocolFixtures.Read("Smtp", "postfix-3.7.11-debian.bin"));
 
         Assert.Equal(["EHLO exposureindex.invalid\r\n", "QUIT\r\n"], commands);
     }
@@ -75,7 +74,7 @@ public sealed class SmtpParserTests
     {
         var parser = Create();
 
-        var commands = ProtocolFixtures.Commands(parser, ProtocolFixtures.Read("Smtp", "synthetic-554-no-service.bin"));
+        var commands = ParserFeeding.Commands(parser, ProtocolFixtures.Read("Smtp", "synthetic-554-no-service.bin"));
 
         Assert.Equal(["QUIT\r\n"], commands);
         Assert.Equal(554, parser.Result!.GreetingCode);
@@ -86,12 +85,7 @@ public sealed class SmtpParserTests
     public void Feed_TenMegabyteEhloReply_InvalidAtTheLineCap()
     {
         var parser = Create();
-        var status = parser.Feed("220 mx ESMTP\r\n250-mx\r\n"u8);
-        var line = "250-X-ENDLESS-EXTENSION\r\n"u8.ToArray();
-        for (var sent = 0L; sent < 10L * 1024 * 1024 && status == ParseStatus.NeedMore; sent += line.Length)
-        {
-            status = parser.Feed(line);
-        }
+        var status = ParserFeeding.FeedEndlessly(parser, "220 mx ESMTP\r\n250-mx\r\n"u8, "250-X-ENDLESS-EXTENSION\r\n"u8.ToArray());
 
         Assert.Equal(ParseStatus.Invalid, status);
         Assert.Contains("512 lines", parser.Error, StringComparison.Ordinal);

@@ -97,25 +97,7 @@ public sealed class SshParserTests
     [InlineData("hostile-long-line.bin", "identification string exceeds")]
     [InlineData("hostile-many-lines.bin", "more than 64 lines")]
     public void Feed_HostileOrGarbage_InvalidWithReason(string fixture, string reason)
-    {
-        var bytes = ProtocolFixtures.Read("Ssh", fixture);
-        foreach (var chunks in new[] { new[] { bytes }, bytes.Select(b => new[] { b }).ToArray() })
-        {
-            var parser = new SshParser();
-            var status = ParseStatus.NeedMore;
-            foreach (var chunk in chunks)
-            {
-                status = parser.Feed(chunk);
-                if (status != ParseStatus.NeedMore)
-                {
-                    break;
-                }
-            }
-
-            Assert.Equal(ParseStatus.Invalid, status);
-            Assert.Contains(reason, parser.Error, StringComparison.Ordinal);
-        }
-    }
+        => ParserFeeding.InvalidWholeAndByteByByte(() => new SshParser(), ProtocolFixtures.Read("Ssh", fixture), reason);
 
     [Fact]
     public void End_NothingReceived_Invalid()

@@ -10,7 +10,7 @@ internal static class GrabContexts
     public static GrabLimits Short { get; } = new()
     {
         ConnectTimeout = TimeSpan.FromSeconds(2),
-        ReadTimeout = TimeSpan.FromMilliseconds(500),
+        ReadTimeout = TimeSpan.FromMilliseconds(800),
         TotalDeadline = TimeSpan.FromSeconds(4),
         MaxBytesPerConnection = 256 * 1024,
     };

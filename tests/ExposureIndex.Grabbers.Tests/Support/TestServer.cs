@@ -90,6 +90,20 @@ internal sealed class TestServer : IAsyncDisposable
         });
     }
 
+    /// <summary>Waits (5 s at most) until the clients sent <paramref name="count"/> lines; returns the lines sent so far.</summary>
+    public async Task<IReadOnlyList<string>> WaitForLinesAsync(int count)
+    {
+        Assert.True(await Poll.UntilAsync(() => ReceivedLines.Count >= count, TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken), $"the clients sent {ReceivedLines.Count} lines, not {count}");
+        return [.. ReceivedLines];
+    }
+
+    /// <summary>Waits (5 s at most) until <paramref name="count"/> reads brought the clients' bytes; returns what each read got so far.</summary>
+    public async Task<IReadOnlyList<byte[]>> WaitForReceivedAsync(int count)
+    {
+        Assert.True(await Poll.UntilAsync(() => Received.Count >= count, TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken), $"{Received.Count} reads got client bytes, not {count}");
+        return [.. Received];
+    }
+
     /// <summary>A grab context aimed at this server (see <see cref="GrabContexts.For"/>).</summary>
     public GrabContext Context(GrabLimits? limits = null, bool tls = false, string? service = null)
         => GrabContexts.For(EndPoint, limits, tls: tls, service: service);

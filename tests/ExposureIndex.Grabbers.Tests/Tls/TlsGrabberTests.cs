@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers.Tls;
 using ExposureIndex.Grabbers.Tests.Support;
+using ExposureIndex.Grabbers.Tls;
 
 namespace ExposureIndex.Grabbers.Tests.Tls;
 

@@ -35,7 +35,7 @@ public sealed class VncParserTests
 
         Assert.Equal("RFB 003.003", result.ClientVersion);
         Assert.Equal([2], result.SecurityTypes);
-        Assert.Equal(16, ProtocolFixtures.CompletionLength(() => new VncParser(), Fixture("synthetic-33-vncauth-with-challenge.bin")));
+        Assert.Equal(16, ParserFeeding.CompletionLength(() => new VncParser(), Fixture("synthetic-33-vncauth-with-challenge.bin")));
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using ExposureIndex.Cli;
@@ -80,7 +79,13 @@ public sealed class CrawlIndexSearchTests : IAsyncLifetime
                 hosts[ip] = {'ports': h['ports'], 'data': [b['data'] for b in h['data']], 'products': [b.get('product') for b in h['data']]}
             total = api.count('net:127.0.0.0/8')['total']
             ssh = api.search('ssh port:{{_daemons[0].Port}}')
-            print(json.dumps({'hosts': hosts, 'total': total, 'ssh_total': ssh['total'], 'ssh_ip': ssh['matches'][0]['ip_str'] if ssh['matches'] else None}))
+            by_product = {}
+            for product, version in {{JsonSerializer.Serialize(_daemons.Select(d => new[] { d.Product, d.Version }))}}:
+                found = api.search('product:"%s" version:"%s"' % (product, version))
+                by_product[product] = [m['ip_str'] for m in found['matches']]
+            facets = api.count('net:127.0.0.0/8', facets=['product'])['facets']['product']
+            print(json.dumps({'hosts': hosts, 'total': total, 'ssh_total': ssh['total'], 'ssh_ip': ssh['matches'][0]['ip_str'] if ssh['matches'] else None,
+                              'by_product': by_product, 'facets': dict((f['value'], f['count']) for f in facets)}))
             """;
         var output = await PythonScripts.RunAsync(script, requiredModules: new Dictionary<string, string> { ["shodan"] = "python3-shodan" });
         var result = JsonDocument.Parse(output).RootElement;
@@ -97,7 +102,14 @@ public sealed class CrawlIndexSearchTests : IAsyncLifetime
         Assert.StartsWith("SSH-2.0-OpenSSH_", Data(result, ssh), StringComparison.Ordinal);
         Assert.Contains("vsFTPd " + _daemons[2].Version, Data(result, _daemons[2]), StringComparison.Ordinal);
         Assert.Contains("Server: nginx/" + _daemons[1].Version, Data(result, _daemons[1]), StringComparison.Ordinal);
-        Assert.Contains(_daemons.Count.ToString(CultureInfo.InvariantCulture), result.GetProperty("total").GetInt32().ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        // Identified as the daemon itself says: product and the exact installed version, searchable with Shodan's filters.
+        foreach (var daemon in _daemons)
+        {
+            var hits = result.GetProperty("by_product").GetProperty(daemon.Product).EnumerateArray().Select(e => e.GetString()).ToList();
+            Assert.True(hits.SequenceEqual([daemon.Address.ToString()]), $"product:\"{daemon.Product}\" version:\"{daemon.Version}\" found [{string.Join(", ", hits)}], expected {daemon.Address}");
+            Assert.Equal(1, result.GetProperty("facets").GetProperty(daemon.Product).GetInt32());
+        }
     }
 
     private static string Data(JsonElement result, Daemon daemon)

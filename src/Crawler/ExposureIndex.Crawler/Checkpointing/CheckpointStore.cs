@@ -3,7 +3,7 @@ using ExposureIndex.Crawler.Targeting;
 namespace ExposureIndex.Crawler.Checkpointing;
 
 /// <summary>The checkpoint on disk refuses to resume this plan; the message says why and what to do.</summary>
-internal sealed class CheckpointMismatchException : Exception
+public sealed class CheckpointMismatchException : Exception
 {
     public CheckpointMismatchException()
     {

@@ -22,6 +22,13 @@ internal sealed record ConnectScanOptions
 
     /// <summary>Use the epoll engine (<see cref="EpollConnectScanner"/>) where it runs (Linux); the portable managed scanner otherwise.</summary>
     public bool UseEpoll { get; init; } = true;
+
+    /// <summary>
+    /// Hand each open connection to the receiver (<see cref="DiscoveryResult.Handoff"/>, with its budget and network
+    /// slots) instead of closing it, so identification runs on the connection discovery made; UDP triples are
+    /// handed over with a budget slot. Off: open connections are reset at once (pure discovery).
+    /// </summary>
+    public bool HandOff { get; init; }
 }
 
 /// <summary>
@@ -29,8 +36,9 @@ internal sealed record ConnectScanOptions
 /// global rate limit and the per-network cap. Open connections are closed at once with an RST (SO_LINGER 0),
 /// which frees the target's resources immediately and leaves no TIME_WAIT behind on our side to exhaust
 /// ephemeral ports. Triples it cannot probe (UDP) are reported <see cref="PortState.Unsupported"/>.
+/// With a <see cref="ConnectionBudget"/>, every connect takes one of its slots first (see <see cref="ConnectScanOptions.HandOff"/>).
 /// </summary>
-internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? rate, NetworkConcurrencyLimiter? networks, TimeProvider time)
+internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? rate, NetworkConcurrencyLimiter? networks, TimeProvider time, ConnectionBudget? budget = null)
 {
     public DiscoveryCounters Counters { get; } = new();
 
@@ -60,12 +68,12 @@ internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? ra
             // Bounded: the cursor is finite and hands each position out once.
             while (!stop.IsCancellationRequested)
             {
-                // The permit comes before the position: a stop during the wait abandons nothing that was taken.
-                if (rate is not null)
+                // The budget slot and the permit come before the position: a stop while waiting abandons nothing taken.
+                if (budget is not null)
                 {
                     try
                     {
-                        await rate.AcquireAsync(1, stop).ConfigureAwait(false);
+                        await budget.AcquireAsync(stop).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (stop.IsCancellationRequested)
                     {
@@ -73,38 +81,73 @@ internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? ra
                     }
                 }
 
-                if (!cursor.TryTake(out var position, out var target))
+                var slot = budget;
+                try
                 {
-                    return;
-                }
+                    if (rate is not null)
+                    {
+                        try
+                        {
+                            await rate.AcquireAsync(1, stop).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                        {
+                            return;
+                        }
+                    }
 
-                if (target.Transport != Transport.Tcp)
-                {
-                    await Report(new DiscoveryResult(position, target, PortState.Unsupported, "connect discovery probes TCP only")).ConfigureAwait(false);
-                    continue;
-                }
+                    if (!cursor.TryTake(out var position, out var target))
+                    {
+                        return;
+                    }
 
-                // Taken work is finished even when stopping (the drain); the wait ends as connects in flight end.
-                NetworkConcurrencyLimiter.Lease lease = default;
-                if (networks is not null)
-                {
-                    lease = await networks.AcquireAsync(target, CancellationToken.None).ConfigureAwait(false);
-                }
+                    if (target.Transport != Transport.Tcp)
+                    {
+                        var udp = options.HandOff ? Handoff.ForSlot(slot) : null;
+                        slot = null;
+                        await Report(new DiscoveryResult(position, target, PortState.Unsupported, "connect discovery probes TCP only", udp)).ConfigureAwait(false);
+                        continue;
+                    }
 
-                DiscoveryResult result;
-                using (lease)
-                {
+                    // Taken work is finished even when stopping (the drain); the wait ends as connects in flight end.
+                    NetworkConcurrencyLimiter.Lease lease = default;
+                    if (networks is not null)
+                    {
+                        lease = await networks.AcquireAsync(target, CancellationToken.None).ConfigureAwait(false);
+                    }
+
                     Counters.Attempt();
-                    result = await ConnectAsync(position, target, timeout).ConfigureAwait(false);
-                }
+                    var (result, socket) = await ConnectAsync(position, target, timeout).ConfigureAwait(false);
+                    if (socket is not null && options.HandOff)
+                    {
+                        // The connection, its network slot and its budget slot go on to identification together.
+                        result = result with { Handoff = Handoff.ForSocket(socket, lease, networks is not null, slot) };
+                        slot = null;
+                    }
+                    else
+                    {
+                        if (socket is not null)
+                        {
+                            // Abortive close: RST instead of FIN, no TIME_WAIT (RFC 9293 §3.10.7.1 "abort").
+                            socket.LingerState = new LingerOption(true, 0);
+                            socket.Dispose();
+                        }
 
-                if (!timeout.TryReset())
+                        lease.Dispose();
+                    }
+
+                    if (!timeout.TryReset())
+                    {
+                        timeout.Dispose();
+                        timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+                    }
+
+                    await Report(result).ConfigureAwait(false);
+                }
+                finally
                 {
-                    timeout.Dispose();
-                    timeout = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+                    slot?.Release();
                 }
-
-                await Report(result).ConfigureAwait(false);
             }
         }
         finally
@@ -123,25 +166,25 @@ internal sealed class ConnectScanner(ConnectScanOptions options, TokenBucket? ra
         }
     }
 
-    private async ValueTask<DiscoveryResult> ConnectAsync(ulong position, Targeting.ScanTriple target, CancellationTokenSource timeout)
+    private async ValueTask<(DiscoveryResult Result, Socket? Open)> ConnectAsync(ulong position, Targeting.ScanTriple target, CancellationTokenSource timeout)
     {
         var address = target.Address;
-        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         timeout.CancelAfter(options.ConnectTimeout);
         try
         {
             await socket.ConnectAsync(new IPEndPoint(address, target.Port), timeout.Token).ConfigureAwait(false);
-            // Abortive close: RST instead of FIN, no TIME_WAIT (RFC 793 §3.5 "abort").
-            socket.LingerState = new LingerOption(true, 0);
-            return new DiscoveryResult(position, target, PortState.Open);
+            return (new DiscoveryResult(position, target, PortState.Open), socket);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            return new DiscoveryResult(position, target, PortState.Filtered, "connect timeout");
+            socket.Dispose();
+            return (new DiscoveryResult(position, target, PortState.Filtered, "connect timeout"), null);
         }
         catch (SocketException e)
         {
-            return new DiscoveryResult(position, target, Classify(e.SocketErrorCode), e.SocketErrorCode.ToString());
+            socket.Dispose();
+            return (new DiscoveryResult(position, target, Classify(e.SocketErrorCode), e.SocketErrorCode.ToString()), null);
         }
     }
 

@@ -24,8 +24,12 @@ internal enum PortState
     Unsupported = 6,
 }
 
-/// <summary>One discovery answer: the shard position it came from (for the checkpoint), the target and its state.</summary>
-internal readonly record struct DiscoveryResult(ulong Position, ScanTriple Target, PortState State, string? Error = null);
+/// <summary>
+/// One discovery answer: the shard position it came from (for the checkpoint), the target and its state. With
+/// hand-off on (<see cref="ConnectScanOptions.HandOff"/>), an open port or a target discovery cannot probe carries
+/// a <see cref="Discovery.Handoff"/> (the connection and the slots it holds), which the receiver must dispose.
+/// </summary>
+internal readonly record struct DiscoveryResult(ulong Position, ScanTriple Target, PortState State, string? Error = null, Handoff? Handoff = null);
 
 /// <summary>Counts of one discovery run, safe to read while it runs.</summary>
 internal sealed class DiscoveryCounters

@@ -6,7 +6,7 @@ using ExposureIndex.Crawler.Targeting;
 namespace ExposureIndex.Crawler.Discovery;
 
 /// <summary>Raw sockets are not available; the message says why and what to do instead.</summary>
-internal sealed class SynUnavailableException : Exception
+public sealed class SynUnavailableException : Exception
 {
     public SynUnavailableException()
     {

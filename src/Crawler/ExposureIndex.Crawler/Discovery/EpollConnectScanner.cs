@@ -15,9 +15,12 @@ namespace ExposureIndex.Crawler.Discovery;
 /// closed and reported filtered; slots are reused in start order, so the oldest is always the first to expire.
 /// The global rate limit is taken one reserved permit at a time; the per-network cap never blocks a thread:
 /// a target whose network is full waits in a small per-thread queue while other targets go ahead.
-/// Same contract as <see cref="ConnectScanner"/>, which remains the portable path.
+/// Same contract as <see cref="ConnectScanner"/>, which remains the portable path: with a <see cref="ConnectionBudget"/>
+/// each connect holds one of its slots (taken without blocking; a thread whose budget is spent waits in epoll_wait), and
+/// with <see cref="ConnectScanOptions.HandOff"/> an open descriptor leaves the epoll set and goes to the receiver with
+/// its slots instead of being reset.
 /// </summary>
-internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucket? rate, NetworkConcurrencyLimiter? networks, TimeProvider time)
+internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucket? rate, NetworkConcurrencyLimiter? networks, TimeProvider time, ConnectionBudget? budget = null)
 {
     public static bool IsSupported => OperatingSystem.IsLinux();
 
@@ -28,6 +31,8 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
     private NetworkConcurrencyLimiter? Networks { get; } = networks;
 
     private TimeProvider Time { get; } = time;
+
+    private ConnectionBudget? Budget { get; } = budget;
 
     public DiscoveryCounters Counters { get; } = new();
 
@@ -70,6 +75,7 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
         private readonly byte[] _linger = new byte[8];
         private readonly long _timeoutTicks;
         private long? _permitAt;
+        private bool _holdsSlot;
         private int _epoll = -1;
         private int _outstanding;
         private bool _exhausted;
@@ -154,9 +160,11 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
                         _ = LinuxSockets.close(_fd[slot]);
                         _fd[slot] = -1;
                         _lease[slot].Dispose();
+                        _owner.Budget?.Release();
                     }
                 }
 
+                ReleaseHeldSlot();
                 _ = LinuxSockets.close(_epoll);
             }
         }
@@ -165,9 +173,21 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
         private int Fill(CancellationToken stop)
         {
             var waitMs = 50;
-            // Bounded: each pass uses a free slot or defers a target, and stops at the first shortage.
+            // Bounded: each pass uses a free slot, hands a target over or defers one, and stops at the first shortage.
             while (_free.Count > 0 && (!stop.IsCancellationRequested || _deferred.Count > 0))
             {
+                if (_owner.Budget is { } budget && !_holdsSlot)
+                {
+                    if (!budget.TryAcquire())
+                    {
+                        // Identification holds the whole budget: look again shortly (slots free as targets finish).
+                        waitMs = Math.Min(waitMs, 2);
+                        break;
+                    }
+
+                    _holdsSlot = true;
+                }
+
                 if (_owner.Rate is not null)
                 {
                     var now = _owner.Time.GetTimestamp();
@@ -179,13 +199,27 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
                     }
                 }
 
-                if (!TryNext(stop.IsCancellationRequested, out var position, out var target, out var lease))
+                var next = TryNext(stop.IsCancellationRequested, out var position, out var target, out var lease);
+                if (next == Next.HandedOver)
+                {
+                    // A UDP target went to identification with this permit and budget slot.
+                    _permitAt = null;
+                    continue;
+                }
+
+                if (next == Next.None)
                 {
                     break;
                 }
 
                 _permitAt = null;
                 Start(position, target, lease);
+            }
+
+            if (_outstanding == 0 && _deferred.Count == 0 && (_exhausted || stop.IsCancellationRequested))
+            {
+                // Nothing more will start here: give the held budget slot back for identification.
+                ReleaseHeldSlot();
             }
 
             if (TryPeekOldest(out var oldest))
@@ -197,7 +231,23 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
             return waitMs;
         }
 
-        private bool TryNext(bool stopping, out ulong position, out ScanTriple target, out NetworkConcurrencyLimiter.Lease lease)
+        private void ReleaseHeldSlot()
+        {
+            if (_holdsSlot)
+            {
+                _holdsSlot = false;
+                _owner.Budget!.Release();
+            }
+        }
+
+        private enum Next
+        {
+            None,
+            Start,
+            HandedOver,
+        }
+
+        private Next TryNext(bool stopping, out ulong position, out ScanTriple target, out NetworkConcurrencyLimiter.Lease lease)
         {
             lease = default;
             var networks = _owner.Networks;
@@ -209,7 +259,7 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
                 {
                     position = deferredPosition;
                     target = deferredTarget;
-                    return true;
+                    return Next.Start;
                 }
 
                 _deferred.Enqueue((deferredPosition, deferredTarget));
@@ -226,18 +276,27 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
 
                 if (target.Transport != Transport.Tcp)
                 {
+                    if (_owner.Options.HandOff)
+                    {
+                        // Identification probes UDP itself; it gets this thread's budget slot for it.
+                        var handoff = Handoff.ForSlot(_holdsSlot ? _owner.Budget : null);
+                        _holdsSlot = false;
+                        Report(new DiscoveryResult(position, target, PortState.Unsupported, "connect discovery probes TCP only", handoff));
+                        return Next.HandedOver;
+                    }
+
                     Report(new DiscoveryResult(position, target, PortState.Unsupported, "connect discovery probes TCP only"));
                     continue;
                 }
 
                 if (networks is null)
                 {
-                    return true;
+                    return Next.Start;
                 }
 
                 if (networks.TryAcquire(target.Family, target.AddressKey, out lease))
                 {
-                    return true;
+                    return Next.Start;
                 }
 
                 _deferred.Enqueue((position, target));
@@ -245,18 +304,21 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
 
             position = 0;
             target = default;
-            return false;
+            return Next.None;
         }
 
         private void Start(ulong position, ScanTriple target, NetworkConcurrencyLimiter.Lease lease)
         {
             _owner.Counters.Attempt();
+            // The connect owns the held budget slot from here; Finish gives it back or hands it over.
+            _holdsSlot = false;
             var family = target.IsIPv4 ? LinuxSockets.AfInet : LinuxSockets.AfInet6;
             var fd = LinuxSockets.socket(family, LinuxSockets.SockStream | LinuxSockets.SockNonBlock | LinuxSockets.SockCloexec, 0);
             if (fd < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
                 lease.Dispose();
+                _owner.Budget?.Release();
                 Report(new DiscoveryResult(position, target, PortState.LocalError, $"socket: errno {errno}"));
                 return;
             }
@@ -327,20 +389,32 @@ internal sealed class EpollConnectScanner(ConnectScanOptions options, TokenBucke
         private void Finish(int slot, PortState state, int errno)
         {
             var fd = _fd[slot];
-            if (state == PortState.Open)
+            Handoff? handoff = null;
+            if (state == PortState.Open && _owner.Options.HandOff)
             {
-                _ = LinuxSockets.setsockopt(fd, LinuxSockets.SolSocket, LinuxSockets.SoLinger, _linger, _linger.Length);
+                // Out of our epoll set (it would keep reporting the writable socket), on to identification with its slots.
+                _ = LinuxSockets.epoll_ctl(_epoll, LinuxSockets.EpollCtlDel, fd, _event);
+                handoff = Handoff.ForDescriptor(fd, _lease[slot], _owner.Networks is not null, _owner.Budget);
+            }
+            else
+            {
+                if (state == PortState.Open)
+                {
+                    _ = LinuxSockets.setsockopt(fd, LinuxSockets.SolSocket, LinuxSockets.SoLinger, _linger, _linger.Length);
+                }
+
+                // close(2) also removes the descriptor from the epoll set.
+                _ = LinuxSockets.close(fd);
+                _lease[slot].Dispose();
+                _owner.Budget?.Release();
             }
 
-            // close(2) also removes the descriptor from the epoll set.
-            _ = LinuxSockets.close(fd);
             _fd[slot] = -1;
-            _lease[slot].Dispose();
             _lease[slot] = default;
             _outstanding--;
             _free.Push(slot);
             var error = state == PortState.Open ? null : errno == LinuxSockets.ETimedOut ? "connect timeout" : $"errno {errno}";
-            Report(new DiscoveryResult(_position[slot], _target[slot], state, error));
+            Report(new DiscoveryResult(_position[slot], _target[slot], state, error, handoff));
         }
 
         private void Report(DiscoveryResult result)

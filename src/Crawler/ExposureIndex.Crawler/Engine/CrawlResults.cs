@@ -4,14 +4,15 @@ using ExposureIndex.Crawler.Publishing;
 namespace ExposureIndex.Crawler.Engine;
 
 /// <summary>A progress snapshot, reported every ProgressInterval and once at the end.</summary>
-/// <param name="Planned">ip:port/transport pairs this crawl will try (TCP, then UDP).</param>
-/// <param name="Attempted">Pairs tried so far.</param>
-/// <param name="Open">Pairs that accepted the connection.</param>
-/// <param name="InFlight">Grabs running right now.</param>
+/// <param name="Planned">ip:port/transport triples this run's shard visits.</param>
+/// <param name="Attempted">Triples tried so far (connects, SYN probes, UDP probes).</param>
+/// <param name="Open">Triples that produced a record (a TCP port that accepted, a UDP port that answered).</param>
+/// <param name="InFlight">Identifications running right now.</param>
 /// <param name="RecordsWritten">Records handed to the sink.</param>
 /// <param name="RecordsAcknowledged">Records the sink reports durable or accepted.</param>
 /// <param name="Elapsed">Time since the crawl started.</param>
-public sealed record CrawlProgress(ulong Planned, long Attempted, long Open, long InFlight, long RecordsWritten, long RecordsAcknowledged, TimeSpan Elapsed);
+/// <param name="Done">Positions of the shard finished (those a resumed checkpoint had done included): the checkpoint's low-water mark.</param>
+public sealed record CrawlProgress(ulong Planned, long Attempted, long Open, long InFlight, long RecordsWritten, long RecordsAcknowledged, TimeSpan Elapsed, ulong Done = 0);
 
 /// <summary>The account of one crawl.</summary>
 public sealed record CrawlSummary
@@ -60,6 +61,45 @@ public sealed record CrawlSummary
     public required bool Cancelled { get; init; }
 
     public required string Sink { get; init; }
+
+    /// <summary><c>connect</c> or <c>syn</c>.</summary>
+    public string Mode { get; init; } = "connect";
+
+    /// <summary>This run's shard, <c>K/N</c>.</summary>
+    public string Shard { get; init; } = "0/1";
+
+    /// <summary>The permutation seed: give it to every shard, and to a rerun that should visit the same order.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Where this run started in its shard (the resumed checkpoint's position, or 0).</summary>
+    public ulong ResumedFrom { get; init; }
+
+    /// <summary>Positions of the shard finished, resumed ones included; equal to <see cref="Planned"/> when the sweep is complete.</summary>
+    public ulong Done { get; init; }
+
+    /// <summary>Ports that answered with an RST.</summary>
+    public long Closed { get; init; }
+
+    /// <summary>Ports that did not answer within the connect timeout (or, for SYN, the reply wait).</summary>
+    public long Filtered { get; init; }
+
+    /// <summary>Records left in the disk spool at the end, not yet acknowledged by the Indexer.</summary>
+    public long Spooled { get; init; }
+
+    /// <summary>The spool directory used with an Indexer, if any.</summary>
+    public string? SpoolDirectory { get; init; }
+
+    /// <summary>The checkpoint file, if any.</summary>
+    public string? Checkpoint { get; init; }
+
+    /// <summary>The position the last checkpoint saved (resume starts there); null when none was written.</summary>
+    public ulong? CheckpointPosition { get; init; }
+
+    /// <summary>Attempts (or SYN probes) per second allowed; null when unlimited.</summary>
+    public double? RateLimit { get; init; }
+
+    /// <summary>Every position of the shard is done and every record is acknowledged (or durable in the output file).</summary>
+    public bool Complete => !Cancelled && Done == Planned && Spooled == 0 && RecordsAcknowledged + RecordsRejected == RecordsWritten;
 }
 
 /// <summary>The sink failed (disk full, indexer gone). <see cref="Summary"/> tells how far the crawl got.</summary>
@@ -88,16 +128,17 @@ public sealed class CrawlSinkException : Exception
     public CrawlSummary? Summary { get; }
 }
 
-/// <summary>Thread-safe counters shared by the workers.</summary>
+/// <summary>Thread-safe counters shared by discovery and the identification workers.</summary>
 internal sealed class CrawlStats
 {
     private readonly long[] _outcomes = new long[16];
-    private long _attempted;
+    private long _jobAttempts;
     private long _open;
     private long _inFlight;
     private long _written;
 
-    public long Attempted => Interlocked.Read(ref _attempted);
+    /// <summary>Attempts made by identification itself (UDP probes; targets the discovery mode cannot probe).</summary>
+    public long JobAttempts => Interlocked.Read(ref _jobAttempts);
 
     public long Open => Interlocked.Read(ref _open);
 
@@ -105,31 +146,39 @@ internal sealed class CrawlStats
 
     public long Written => Interlocked.Read(ref _written);
 
-    public void Started() => Interlocked.Increment(ref _inFlight);
+    public void JobStarted() => Interlocked.Increment(ref _inFlight);
+
+    public void JobAttempt() => Interlocked.Increment(ref _jobAttempts);
+
+    /// <summary>An attempt that ended in discovery (closed, filtered, unreachable) or in identification.</summary>
+    public void Outcome(GrabOutcome outcome)
+    {
+        var slot = (int)outcome;
+        Interlocked.Increment(ref _outcomes[slot >= 0 && slot < _outcomes.Length ? slot : 0]);
+    }
 
     public void Finished(in GrabAttempt attempt)
     {
         Interlocked.Decrement(ref _inFlight);
-        Interlocked.Increment(ref _attempted);
         if (attempt.Record is not null)
         {
             Interlocked.Increment(ref _open);
         }
 
-        var slot = (int)attempt.Outcome;
-        Interlocked.Increment(ref _outcomes[slot >= 0 && slot < _outcomes.Length ? slot : 0]);
+        Outcome(attempt.Outcome);
     }
 
     public void Abandoned() => Interlocked.Decrement(ref _inFlight);
 
     public void AddWritten(int count) => Interlocked.Add(ref _written, count);
 
-    public IReadOnlyDictionary<GrabOutcome, long> Outcomes()
+    /// <summary>The outcomes so far, plus <paramref name="unanswered"/> connect timeouts (SYN probes nobody answered).</summary>
+    public IReadOnlyDictionary<GrabOutcome, long> Outcomes(long unanswered = 0)
     {
         var result = new SortedDictionary<GrabOutcome, long>();
         for (var i = 0; i < _outcomes.Length; i++)
         {
-            var count = Interlocked.Read(ref _outcomes[i]);
+            var count = Interlocked.Read(ref _outcomes[i]) + (i == (int)GrabOutcome.ConnectTimeout ? unanswered : 0);
             if (count > 0)
             {
                 result[(GrabOutcome)i] = count;

@@ -49,4 +49,19 @@ internal static partial class CrawlerLog
 
     [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "{Count} more probe file lines skipped")]
     public static partial void ProbeDiagnosticsOmitted(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Information, Message = "Sweep plan {PlanHash}: shard {Shard}, seed {Seed}, {Positions} positions, starting at {Start}; {Mode} discovery, rate {Rate}, per-network cap {Cap}")]
+    public static partial void SweepPlanned(ILogger logger, string planHash, string shard, ulong seed, ulong positions, ulong start, string mode, string rate, int cap);
+
+    [LoggerMessage(EventId = 2116, Level = LogLevel.Warning, Message = "Checkpoint {Path} could not be written; the previous one stays")]
+    public static partial void CheckpointFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 2117, Level = LogLevel.Warning, Message = "Checkpoint {Path} stays at position {Position}: {Reason}")]
+    public static partial void CheckpointKept(ILogger logger, string path, ulong position, string reason);
+
+    [LoggerMessage(EventId = 2118, Level = LogLevel.Warning, Message = "Aborting: abandoning {InFlight} identifications in flight; they are redone when the sweep resumes")]
+    public static partial void Aborting(ILogger logger, long inFlight);
+
+    [LoggerMessage(EventId = 2119, Level = LogLevel.Information, Message = "Resuming from checkpoint {Path}: {Position} of {Count} positions were done")]
+    public static partial void Resuming(ILogger logger, string path, ulong position, ulong count);
 }

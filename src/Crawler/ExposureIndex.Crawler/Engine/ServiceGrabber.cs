@@ -50,24 +50,42 @@ internal sealed class ServiceGrabber(GrabSettings settings, ProbeMatcher matcher
             return new GrabAttempt(target, GrabOutcome.Unknown, null, $"cannot open a socket: {e.SocketErrorCode}", LocalError: true);
         }
 
-        using var owned = socket;
         var connect = await ConnectAsync(socket, endpoint, linked.Token).ConfigureAwait(false);
-        abort.ThrowIfCancellationRequested();
         if (connect.Outcome != GrabOutcome.Success)
         {
+            socket.Dispose();
+            abort.ThrowIfCancellationRequested();
             return connect with { Target = target };
         }
 
+        return await IdentifyTcpAsync(target, socket, linked.Token, abort).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Identifies the service on a connection discovery already made (the port is connected once, not twice);
+    /// the per-target deadline starts now. Takes ownership of <paramref name="connected"/>. Never throws for
+    /// anything the network does; throws OperationCanceledException only when <paramref name="abort"/> fires.
+    /// </summary>
+    public async Task<GrabAttempt> GrabConnectedAsync(ScanTarget target, Socket connected, CancellationToken abort)
+    {
+        ArgumentNullException.ThrowIfNull(connected);
+        using var deadline = new CancellationTokenSource(settings.TargetDeadline, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, abort);
+        return await IdentifyTcpAsync(target, connected, linked.Token, abort).ConfigureAwait(false);
+    }
+
+    private async Task<GrabAttempt> IdentifyTcpAsync(ScanTarget target, Socket socket, CancellationToken deadline, CancellationToken abort)
+    {
         var observedAt = time.GetUtcNow();
         var grabTarget = new GrabTarget(target.Address, target.Port, Transport.Tcp);
         var bound = new TargetBoundNetwork(network, grabTarget);
         var scanner = new ServiceScanner(matcher, bound, scan, time);
         // The crawler's own connection carries the NULL probe; disposing it closes the socket.
-        var first = SocketGrabNetwork.Wrap(new NetworkStream(socket, ownsSocket: true), scan.Limits, linked.Token);
+        var first = SocketGrabNetwork.Wrap(new NetworkStream(socket, ownsSocket: true), scan.Limits, deadline);
         ServiceIdentification identification;
         try
         {
-            identification = await scanner.IdentifyTcpAsync(grabTarget, first, linked.Token).ConfigureAwait(false);
+            identification = await scanner.IdentifyTcpAsync(grabTarget, first, deadline).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!abort.IsCancellationRequested)
         {
@@ -79,7 +97,7 @@ internal sealed class ServiceGrabber(GrabSettings settings, ProbeMatcher matcher
         }
 
         abort.ThrowIfCancellationRequested();
-        var grabs = await RunGrabbersAsync(grabTarget, bound, identification, linked.Token, abort).ConfigureAwait(false);
+        var grabs = await RunGrabbersAsync(grabTarget, bound, identification, deadline, abort).ConfigureAwait(false);
         var record = Build(target, Transport.Tcp, observedAt, identification, grabs);
         return new GrabAttempt(target, record.Outcome, record, identification.Error);
     }

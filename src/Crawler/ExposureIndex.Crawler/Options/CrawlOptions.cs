@@ -92,9 +92,50 @@ public sealed record CrawlOptions
     /// <summary>Batches sent to the Indexer but not yet acknowledged, at most.</summary>
     public int MaxInFlightBatches { get; init; } = 8;
 
-    /// <summary>Longest wait for the sink to make everything durable at the end (acks, fsync).</summary>
+    /// <summary>Longest wait for the sink to make everything durable at the end (acks, fsync); with an Indexer, the time it has to come back before the crawl ends with records left in the spool.</summary>
     public TimeSpan SinkCompleteTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often progress is reported.</summary>
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Seed of the sweep's permutation: the order targets are visited in. Every shard of one sweep must use the same
+    /// seed. A random one (reported in the summary and kept in the checkpoint) when null.
+    /// </summary>
+    public ulong? Seed { get; init; }
+
+    /// <summary>This run's share of the sweep, <c>K/N</c>: shard K of N, 0-based like a StatefulSet's pod ordinals; null is <c>0/1</c>.</summary>
+    public string? Shard { get; init; }
+
+    /// <summary>New connection attempts (connect scan) or SYN probes per second, for this run; unlimited when null.</summary>
+    public double? Rate { get; init; }
+
+    /// <summary>Connections in flight at once to one /24 (IPv4) or /64 (IPv6), so no one network is hammered; 0 lifts the cap.</summary>
+    public int MaxPerNetwork { get; init; } = 16;
+
+    /// <summary>Files of addresses, CIDR blocks or ranges never to scan (one per line, # comments), on top of the default blocklist.</summary>
+    public IReadOnlyList<string> ExcludeFiles { get; init; } = [];
+
+    /// <summary>Stateless SYN discovery over a raw socket (root or CAP_NET_RAW) instead of the connect scan; open ports go on to identification.</summary>
+    public bool Syn { get; init; }
+
+    /// <summary>Checkpoint file: progress is saved there every <see cref="CheckpointInterval"/> and when the crawl ends or is stopped.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Continue the sweep saved in <see cref="CheckpointPath"/> (from the start when the file does not exist yet).</summary>
+    public bool Resume { get; init; }
+
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// With an Indexer: where batches it cannot take right now wait on disk, to be replayed when it is back (and by a
+    /// later run using the same directory). A fresh temporary directory when null, removed when it ends empty.
+    /// </summary>
+    public string? SpoolDirectory { get; init; }
+
+    /// <summary>Machine-readable stats (JSON) written here when the crawl ends.</summary>
+    public string? StatsPath { get; init; }
+
+    /// <summary>The epoll connect engine on Linux (the portable managed scanner elsewhere, or when false).</summary>
+    internal bool UseEpoll { get; init; } = true;
 }

@@ -51,6 +51,7 @@ public static class CrawlOptionsValidator
     public const int MaxInFlightBatchesLimit = 1024;
     public const int MaxNameLength = 128;
     public const int MaxParallelProbesLimit = 16;
+    public const double MaxRate = 10_000_000;
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
 
     /// <summary>Every problem with <paramref name="options"/>; empty when they are valid. Reads @files.</summary>
@@ -161,6 +162,54 @@ public static class CrawlOptionsValidator
         Name(errors, "Scanner", options.Scanner);
         Name(errors, "Producer", options.Producer);
 
+        var shard = ShardSpec.Single;
+        if (options.Shard is { } shardText && !ShardSpec.TryParse(shardText.Trim(), out shard, out var shardError))
+        {
+            errors.Add(new("Shard", shardError));
+        }
+
+        if (shard.Count > 1 && options.Seed is null && !(options.Resume && options.CheckpointPath is not null))
+        {
+            errors.Add(new("Seed", "a sharded sweep needs an explicit seed: every shard must use the same one, or the shards overlap"));
+        }
+
+        if (options.Rate is { } rate && (!double.IsFinite(rate) || rate <= 0 || rate > MaxRate))
+        {
+            errors.Add(new("Rate", string.Create(CultureInfo.InvariantCulture, $"must be above 0 and at most {MaxRate:0} per second, got {rate}")));
+        }
+
+        Range(errors, "MaxPerNetwork", options.MaxPerNetwork, 0, MaxConcurrency);
+
+        var excludeErrors = new List<SpecError>();
+        var exclusions = ExcludeFileParser.Parse(options.ExcludeFiles ?? [], excludeErrors);
+        errors.AddRange(excludeErrors.Select(e => new OptionError("ExcludeFiles", e.ToString())));
+
+        if (options.CheckpointPath is { } checkpoint && string.IsNullOrWhiteSpace(checkpoint))
+        {
+            errors.Add(new("CheckpointPath", "must not be empty"));
+        }
+
+        if (options.Resume && options.CheckpointPath is null)
+        {
+            errors.Add(new("Resume", "needs the checkpoint file the interrupted run wrote (CheckpointPath, --checkpoint FILE)"));
+        }
+
+        Timeout(errors, "CheckpointInterval", options.CheckpointInterval);
+
+        if (options.SpoolDirectory is { } spool && string.IsNullOrWhiteSpace(spool))
+        {
+            errors.Add(new("SpoolDirectory", "must not be empty"));
+        }
+        else if (options.SpoolDirectory is not null && options.OutputPath is not null && options.IndexerUrl is null)
+        {
+            errors.Add(new("SpoolDirectory", "is for delivery to an Indexer; an output file is written directly"));
+        }
+
+        if (options.StatsPath is { } stats && string.IsNullOrWhiteSpace(stats))
+        {
+            errors.Add(new("StatsPath", "must not be empty"));
+        }
+
         if (ports is not null && entries.Count > 0)
         {
             var addresses = TargetSet.From(entries.Select(e => e.Range)).TotalAddresses;
@@ -172,7 +221,7 @@ public static class CrawlOptionsValidator
 
         if (errors.Count == 0 && ports is not null && httpPorts is not null)
         {
-            parsed = new ParsedSpecs(entries, ports, httpPorts.Tcp);
+            parsed = new ParsedSpecs(entries, ports, httpPorts.Tcp, exclusions, shard);
         }
 
         return errors;
@@ -217,4 +266,4 @@ public static class CrawlOptionsValidator
 }
 
 /// <summary>The parsed specifications of valid options.</summary>
-internal sealed record ParsedSpecs(IReadOnlyList<TargetEntry> Targets, PortSpec Ports, PortSet HttpPorts);
+internal sealed record ParsedSpecs(IReadOnlyList<TargetEntry> Targets, PortSpec Ports, PortSet HttpPorts, IReadOnlyList<BlockRule> Exclusions, ShardSpec Shard);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ExposureIndex.Crawler.Checkpointing;
 using ExposureIndex.Crawler.Targeting;
 
 namespace ExposureIndex.Crawler.Options;
@@ -44,55 +45,74 @@ public sealed class TargetsRefusedException : Exception
     }
 }
 
-/// <summary>Valid options turned into what the engine runs: the target set after the policy, ports, names.</summary>
+/// <summary>
+/// Valid options turned into what the engine runs: the sweep (targets after the address policy and the operator's
+/// exclusions, times the ports, in this shard's seeded order), the HTTP ports, and the names stamped on records.
+/// </summary>
 internal sealed record CrawlPlan(
     CrawlOptions Options,
-    ScanSpace Space,
-    PortSpec Ports,
+    SweepPlan Sweep,
     PortSet HttpPorts,
-    PolicyResult Policy,
     string ScanId,
     string Scanner,
     string Producer)
 {
+    public TargetSpace Space => Sweep.Space;
+
+    public PolicyResult Policy => Sweep.Policy;
+
     public TargetSet Targets => Space.Targets;
 
-    /// <summary>The UDP ip:port pairs, probed with the UDP probes after the TCP pairs.</summary>
-    public ScanSpace UdpSpace { get; } = new(Space.Targets, Ports.Udp);
+    public PortSpec Ports => Space.Ports;
 
-    /// <summary>UDP pairs named by the port spec but not probed: none since UDP probing (kept for the summary's shape).</summary>
+    /// <summary>UDP ip:port pairs named by the port spec but not probed: none since UDP probing (kept for the summary's shape).</summary>
     public ulong UdpNotProbed => 0;
 
-    /// <summary>Every ip:port/transport pair this crawl will try.</summary>
-    public ulong TotalPairs => Space.Count + UdpSpace.Count;
+    /// <summary>The ip:port/transport triples this run's shard visits (all of them for an unsharded crawl).</summary>
+    public ulong TotalPairs => Sweep.Order.Count;
 
-    /// <summary>Validates and plans; throws <see cref="CrawlOptionsException"/> or <see cref="TargetsRefusedException"/>.</summary>
-    public static CrawlPlan Create(CrawlOptions options, bool requireOutput, TimeProvider time, AddressBlocklist? blocklist = null)
+    /// <summary>
+    /// Validates and plans; throws <see cref="CrawlOptionsException"/> or <see cref="TargetsRefusedException"/>. The seed
+    /// and scan id come from the options, else from the checkpoint being resumed, else they are new.
+    /// </summary>
+    public static CrawlPlan Create(CrawlOptions options, bool requireOutput, TimeProvider time, AddressBlocklist? blocklist = null, SweepCheckpoint? resumed = null)
+        => Build(options, Validate(options, requireOutput), time, blocklist, resumed);
+
+    /// <summary>Every problem with the options at once (<see cref="CrawlOptionsException"/>), else their parsed specifications.</summary>
+    public static ParsedSpecs Validate(CrawlOptions options, bool requireOutput)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(time);
         var errors = CrawlOptionsValidator.Validate(options, requireOutput, out var parsed);
         if (errors.Count > 0 || parsed is null)
         {
             throw new CrawlOptionsException(errors);
         }
 
-        var policy = new AddressPolicy(blocklist ?? AddressBlocklist.SpecialPurpose, options.AllowLoopback, options.AllowPrivate);
+        return parsed;
+    }
+
+    /// <summary>Plans from validated options; throws <see cref="TargetsRefusedException"/> when the policy refuses every target.</summary>
+    public static CrawlPlan Build(CrawlOptions options, ParsedSpecs parsed, TimeProvider time, AddressBlocklist? blocklist = null, SweepCheckpoint? resumed = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(time);
+        // The operator's exclusions join the special-purpose ranges; no flag unlocks them (AddressCategory.Excluded).
+        var policy = new AddressPolicy((blocklist ?? AddressBlocklist.SpecialPurpose).With(parsed.Exclusions), options.AllowLoopback, options.AllowPrivate);
         var result = policy.Apply(parsed.Targets);
         if (result.Allowed.Count == 0)
         {
             throw new TargetsRefusedException([.. result.Refusals.Select(r => r.Message)], result.RefusalsOmitted);
         }
 
-        var targets = TargetSet.From(result.Allowed);
+        var space = new TargetSpace(TargetSet.From(result.Allowed), parsed.Ports);
+        var seed = options.Seed ?? resumed?.Seed ?? SweepPlan.NewSeed();
         var host = HostName();
         return new CrawlPlan(
             options,
-            new ScanSpace(targets, parsed.Ports.Tcp),
-            parsed.Ports,
+            new SweepPlan(space, result, seed, parsed.Shard),
             parsed.HttpPorts,
-            result,
-            options.ScanId ?? NewScanId(time),
+            options.ScanId ?? resumed?.ScanId ?? NewScanId(time),
             options.Scanner ?? $"exposure-crawler/{host}",
             options.Producer ?? $"crawler/{host}");
     }

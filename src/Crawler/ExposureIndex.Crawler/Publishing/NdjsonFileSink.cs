@@ -55,9 +55,57 @@ public sealed class NdjsonFileSink : IRecordSink
             return new NdjsonFileSink(Console.OpenStandardOutput(), "ndjson:stdout", ownsStream: false);
         }
 
+        if (append)
+        {
+            TrimTornLine(path);
+        }
+
         var stream = new FileStream(path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read,
             bufferSize: 0, FileOptions.Asynchronous);
         return new NdjsonFileSink(stream, $"ndjson:{Path.GetFullPath(path)}", ownsStream: true);
+    }
+
+    /// <summary>
+    /// Cuts an unfinished last line off <paramref name="path"/> (a process killed mid-write leaves one), so appended
+    /// records start on a line of their own. Safe for a resumed crawl: a record is checkpointed only after its whole
+    /// line was written and fsynced, so a torn line belongs to work the resumed run redoes. Returns the bytes cut.
+    /// </summary>
+    internal static long TrimTornLine(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+
+        using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        var length = file.Length;
+        var end = length;
+        var chunk = new byte[64 * 1024];
+        // Bounded: walks back over the file at most once, a chunk at a time.
+        while (end > 0)
+        {
+            var start = Math.Max(0, end - chunk.Length);
+            var count = (int)(end - start);
+            file.Position = start;
+            file.ReadExactly(chunk, 0, count);
+            var newline = chunk.AsSpan(0, count).LastIndexOf((byte)'\n');
+            if (newline >= 0)
+            {
+                end = start + newline + 1;
+                break;
+            }
+
+            end = start;
+        }
+
+        if (end == length)
+        {
+            return 0;
+        }
+
+        file.SetLength(end);
+        file.Flush(flushToDisk: true);
+        return length - end;
     }
 
     public async ValueTask WriteAsync(IReadOnlyList<ServiceRecord> records, CancellationToken cancellationToken = default)

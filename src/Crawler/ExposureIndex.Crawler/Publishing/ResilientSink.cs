@@ -47,6 +47,9 @@ public sealed record ResilientSinkOptions
 
     /// <summary>Segment file size of the spool.</summary>
     public long SpoolSegmentBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Remove the spool directory on dispose when nothing is left in it (a temporary spool of one run).</summary>
+    public bool DeleteDirectoryWhenEmpty { get; init; }
 }
 
 /// <summary>
@@ -340,11 +343,55 @@ public sealed partial class ResilientSink : IRecordSink
                 SpoolFailed(_logger, e, _spool.Directory);
             }
 
+            var empty = !_spool.HasPending;
             _spool.Dispose();
+            if (empty && _options.DeleteDirectoryWhenEmpty)
+            {
+                try
+                {
+                    Directory.Delete(_spool.Directory, recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // An empty spool left behind is harmless.
+                }
+            }
         }
 
         _stop.Dispose();
         _writeGate.Dispose();
+    }
+
+    /// <summary>
+    /// Waits until every record written so far is acknowledged (the spool drained too) without ending the sink, for a
+    /// long-running writer between sweeps; false when <paramref name="cancellationToken"/> ends first (delivery goes on).
+    /// </summary>
+    public async ValueTask<bool> WaitDeliveredAsync(CancellationToken cancellationToken)
+    {
+        // Bounded by the caller's token; the deliverer retries with backoff meanwhile.
+        while (true)
+        {
+            Task progress;
+            lock (_sync)
+            {
+                ThrowIfFailed();
+                if (_memory.Count == 0 && _inFlight is null && !_spool.HasPending)
+                {
+                    return true;
+                }
+
+                progress = _progress.Task;
+            }
+
+            try
+            {
+                await progress.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
     }
 
     private ResiliencePipeline BuildPipeline()

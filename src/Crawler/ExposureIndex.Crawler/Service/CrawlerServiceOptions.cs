@@ -69,8 +69,35 @@ internal sealed record CrawlerServiceOptions
 
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Port of the health and metrics endpoint (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>).</summary>
+    /// <summary>Port of the health and metrics endpoint (<c>/healthz</c>, <c>/readyz</c>, <c>/metrics</c>); 0 picks a free one (printed at start).</summary>
     public int MetricsPort { get; init; } = 9464;
+
+    /// <summary>Address the health and metrics endpoint listens on (all interfaces by default, for the kubelet and Prometheus).</summary>
+    public string MetricsAddress { get; init; } = "0.0.0.0";
+
+    /// <summary>Longest wait for the TCP handshake (and, with Syn, for replies to a probe).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a talk-first service may take to greet.</summary>
+    public TimeSpan BannerWait { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Longest wait for any later read.</summary>
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Total time one ip:port may take, connect included.</summary>
+    public TimeSpan TargetDeadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Probe intensity 0-9, like nmap's --version-intensity.</summary>
+    public int Intensity { get; init; } = 7;
+
+    /// <summary>Run the per-protocol grabbers after identification.</summary>
+    public bool DeepGrab { get; init; } = true;
+
+    /// <summary>Extra service-probe files loaded on top of ours.</summary>
+    public IReadOnlyList<string> ProbeFiles { get; init; } = [];
+
+    /// <summary>At the end of a sweep, how long to wait for the Indexer to acknowledge everything before the sweep counts as done (what is left stays in the spool and keeps being replayed).</summary>
+    public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How long SIGTERM waits for in-flight work before checkpointing and exiting (keep below terminationGracePeriodSeconds).</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(20);
@@ -89,10 +116,19 @@ internal sealed record CrawlerServiceOptions
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(errors);
         var defaults = new CrawlerServiceOptions();
+        foreach (var child in section.GetChildren())
+        {
+            // A misspelt key would silently keep its default (say, a rate ten times too high): refuse it.
+            if (!KnownKeys.Contains(child.Key))
+            {
+                errors.Add(new OptionError(child.Key, $"is not a crawler setting (known: {string.Join(", ", KnownKeys.Order(StringComparer.Ordinal))})"));
+            }
+        }
+
         return new CrawlerServiceOptions
         {
             Targets = List(section, nameof(Targets)),
-            Ports = section[nameof(Ports)] ?? defaults.Ports,
+            Ports = Text(section, nameof(Ports)) ?? defaults.Ports,
             Exclude = List(section, nameof(Exclude)),
             AllowLoopback = Bool(section, nameof(AllowLoopback), errors) ?? false,
             AllowPrivate = Bool(section, nameof(AllowPrivate), errors) ?? false,
@@ -110,21 +146,38 @@ internal sealed record CrawlerServiceOptions
             MaxPerNetwork = Parse(section, nameof(MaxPerNetwork), errors, "a whole number",
                 (string s, out int v) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v)) ?? defaults.MaxPerNetwork,
             Syn = Bool(section, nameof(Syn), errors) ?? false,
-            Schedule = section[nameof(Schedule)] ?? defaults.Schedule,
+            Schedule = Text(section, nameof(Schedule)) ?? defaults.Schedule,
             IndexerUrl = ParseRef<Uri>(section, nameof(IndexerUrl), errors, "an absolute URL", (string s, out Uri? v) => Uri.TryCreate(s, UriKind.Absolute, out v)),
-            Output = section[nameof(Output)],
-            SpoolDirectory = section[nameof(SpoolDirectory)] ?? defaults.SpoolDirectory,
-            StateDirectory = section[nameof(StateDirectory)] ?? defaults.StateDirectory,
+            Output = string.IsNullOrWhiteSpace(section[nameof(Output)]) ? null : section[nameof(Output)],
+            SpoolDirectory = Text(section, nameof(SpoolDirectory)) ?? defaults.SpoolDirectory,
+            StateDirectory = Text(section, nameof(StateDirectory)) ?? defaults.StateDirectory,
             CheckpointInterval = Duration(section, nameof(CheckpointInterval), errors) ?? defaults.CheckpointInterval,
             MetricsPort = Parse(section, nameof(MetricsPort), errors, "a port number",
                 (string s, out int v) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v)) ?? defaults.MetricsPort,
+            MetricsAddress = Text(section, nameof(MetricsAddress)) ?? defaults.MetricsAddress,
             DrainTimeout = Duration(section, nameof(DrainTimeout), errors) ?? defaults.DrainTimeout,
-            UserAgent = section[nameof(UserAgent)] ?? defaults.UserAgent,
+            ConnectTimeout = Duration(section, nameof(ConnectTimeout), errors) ?? defaults.ConnectTimeout,
+            BannerWait = Duration(section, nameof(BannerWait), errors) ?? defaults.BannerWait,
+            ReadTimeout = Duration(section, nameof(ReadTimeout), errors) ?? defaults.ReadTimeout,
+            TargetDeadline = Duration(section, nameof(TargetDeadline), errors) ?? defaults.TargetDeadline,
+            Intensity = Parse(section, nameof(Intensity), errors, "a whole number 0-9",
+                (string s, out int v) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out v)) ?? defaults.Intensity,
+            DeepGrab = Bool(section, nameof(DeepGrab), errors) ?? defaults.DeepGrab,
+            ProbeFiles = List(section, nameof(ProbeFiles)),
+            DeliveryTimeout = Duration(section, nameof(DeliveryTimeout), errors) ?? defaults.DeliveryTimeout,
+            UserAgent = Text(section, nameof(UserAgent)) ?? defaults.UserAgent,
             ContactUrl = ParseRef<Uri>(section, nameof(ContactUrl), errors, "an absolute URL", (string s, out Uri? v) => Uri.TryCreate(s, UriKind.Absolute, out v)) ?? defaults.ContactUrl,
         };
     }
 
+    /// <summary>Every key of the section, as written in configuration (case-insensitive, like all .NET configuration).</summary>
+    public static IReadOnlySet<string> KnownKeys { get; } = new HashSet<string>(
+        typeof(CrawlerServiceOptions).GetProperties().Select(p => p.Name).Where(n => n != nameof(HostName)), StringComparer.OrdinalIgnoreCase);
+
     private delegate bool TryParser<T>(string text, out T value);
+
+    /// <summary>A string value; a JSON null or an empty string counts as not given.</summary>
+    private static string? Text(IConfiguration section, string key) => string.IsNullOrWhiteSpace(section[key]) ? null : section[key];
 
     private static IReadOnlyList<string> List(IConfiguration section, string key)
     {
@@ -195,6 +248,53 @@ internal sealed record CrawlerServiceOptions
 
         errors.Add(new OptionError(key, $"'{text}' is not a duration (e.g. 10s, 5m, or 00:00:10)"));
         return null;
+    }
+
+    /// <summary>The checkpoint file of <paramref name="shard"/> in the state directory.</summary>
+    public string CheckpointPath(ShardSpec shard) => Checkpointing.CheckpointStore.InDirectory(StateDirectory, shard).Path;
+
+    /// <summary>One sweep of this assignment as crawl options (shard resolved; the service opens the sink itself).</summary>
+    public CrawlOptions ToCrawlOptions(ShardSpec shard, bool resume) => new()
+    {
+        Targets = Targets,
+        Ports = Ports,
+        ExcludeFiles = Exclude,
+        AllowLoopback = AllowLoopback,
+        AllowPrivate = AllowPrivate,
+        Seed = Seed,
+        Shard = shard.ToString(),
+        Rate = Rate,
+        Concurrency = Concurrency,
+        MaxPerNetwork = MaxPerNetwork,
+        Syn = Syn,
+        ConnectTimeout = ConnectTimeout,
+        BannerWait = BannerWait,
+        ReadTimeout = ReadTimeout,
+        TargetDeadline = TargetDeadline,
+        Intensity = Intensity,
+        DeepGrab = DeepGrab,
+        ProbeFiles = ProbeFiles,
+        IndexerUrl = IndexerUrl,
+        OutputPath = Output,
+        CheckpointPath = CheckpointPath(shard),
+        Resume = resume,
+        CheckpointInterval = CheckpointInterval,
+        SinkCompleteTimeout = DeliveryTimeout,
+        UserAgent = UserAgent,
+        ContactUrl = ContactUrl,
+        Scanner = $"exposure-crawler/{ShortHostName}",
+        Producer = $"crawler/{ShortHostName}",
+    };
+
+    private string ShortHostName
+    {
+        get
+        {
+            var name = (HostName ?? string.Empty).Trim().ToLowerInvariant();
+            var dot = name.IndexOf('.', StringComparison.Ordinal);
+            name = dot > 0 ? name[..dot] : name;
+            return name.Length is > 0 and <= 100 && name.All(c => c is >= '!' and <= '~') ? name : "localhost";
+        }
     }
 
     /// <summary>The sweep this assignment describes (shard resolved); call after validation.</summary>

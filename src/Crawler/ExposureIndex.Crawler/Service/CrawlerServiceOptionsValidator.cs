@@ -78,7 +78,30 @@ internal static class CrawlerServiceOptionsValidator
 
         Range(errors, "Concurrency", options.Concurrency, 1, MaxConcurrency);
         Range(errors, "MaxPerNetwork", options.MaxPerNetwork, 1, MaxConcurrency);
-        Range(errors, "MetricsPort", options.MetricsPort, 1, 65535);
+        Range(errors, "MetricsPort", options.MetricsPort, 0, 65535);
+        if (!System.Net.IPAddress.TryParse(options.MetricsAddress, out _))
+        {
+            errors.Add(new("MetricsAddress", $"'{options.MetricsAddress}' is not an IP address (0.0.0.0 listens on every interface)"));
+        }
+
+        Range(errors, "Intensity", options.Intensity, 0, 9);
+        foreach (var (name, value) in new[] { ("ConnectTimeout", options.ConnectTimeout), ("BannerWait", options.BannerWait), ("ReadTimeout", options.ReadTimeout), ("TargetDeadline", options.TargetDeadline), ("DeliveryTimeout", options.DeliveryTimeout) })
+        {
+            Positive(errors, name, value);
+        }
+
+        if (options.ConnectTimeout > options.TargetDeadline)
+        {
+            errors.Add(new("TargetDeadline", $"must be at least ConnectTimeout ({options.ConnectTimeout}), got {options.TargetDeadline}"));
+        }
+
+        foreach (var file in options.ProbeFiles)
+        {
+            if (!File.Exists(file))
+            {
+                errors.Add(new("ProbeFiles", $"probe file '{file}' does not exist"));
+            }
+        }
 
         if (!RescanSchedule.TryParse(options.Schedule, out _, out var scheduleError))
         {

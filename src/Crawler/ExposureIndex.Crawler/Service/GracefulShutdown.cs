@@ -69,6 +69,22 @@ internal sealed class GracefulShutdown : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the drain unless it has started (a caller's own cancellation, e.g. the CLI's token on the same signal the
+    /// registration here also sees); unlike <see cref="RequestStop"/> it never escalates to an abort. Thread-safe.
+    /// </summary>
+    public void Drain(string reason)
+    {
+        if (Volatile.Read(ref _requests) > 0 || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        Reason ??= reason;
+        _stopping.Cancel();
+        _aborting.CancelAfter(_drainTimeout);
+    }
+
     public void Dispose()
     {
         foreach (var registration in _registrations)

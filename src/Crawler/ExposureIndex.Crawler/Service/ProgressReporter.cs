@@ -45,6 +45,17 @@ internal sealed class ProgressReporter(TextWriter output, bool interactive, Time
         }
     }
 
+    /// <summary>Ends the live line (on a terminal) without a summary.</summary>
+    public void EndLine()
+    {
+        if (interactive && _lastWidth > 0)
+        {
+            output.WriteLine();
+            output.Flush();
+            _lastWidth = 0;
+        }
+    }
+
     /// <summary>Ends the live line and writes the summary.</summary>
     public void Finish(SweepSnapshot snapshot)
     {
@@ -136,6 +147,17 @@ internal sealed class ProgressReporter(TextWriter output, bool interactive, Time
 
             json.WriteBoolean("cancelled", s.Cancelled);
             json.WriteBoolean("complete", !s.Cancelled && s.Done == s.Planned && s.Spooled == 0 && s.RecordsAcknowledged + s.RecordsRejected == s.RecordsWritten);
+            // Appended later (names are append-only): the seed as a string, since a 64-bit value does not survive a double.
+            json.WriteString("scan_id", s.ScanId);
+            if (s.Seed is { } seed)
+            {
+                json.WriteString("seed", seed.ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                json.WriteNull("seed");
+            }
+
             json.WriteEndObject();
         }
 

@@ -43,4 +43,10 @@ internal sealed record SweepSnapshot
     public double? RateLimit { get; init; }
 
     public bool Cancelled { get; init; }
+
+    /// <summary>The scan id stamped on this sweep's records.</summary>
+    public string? ScanId { get; init; }
+
+    /// <summary>The permutation seed (what every shard and a resume must share).</summary>
+    public ulong? Seed { get; init; }
 }

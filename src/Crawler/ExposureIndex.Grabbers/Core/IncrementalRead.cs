@@ -1,7 +1,22 @@
+using ExposureIndex.Contracts.V1;
+using Google.Protobuf;
+
 namespace ExposureIndex.Grabbers;
 
 /// <summary>The bytes a parser was fed from a connection and how the parse ended.</summary>
-public sealed record ParsedRead(ParseStatus Status, byte[] Bytes, bool EndOfStream);
+public sealed record ParsedRead(ParseStatus Status, byte[] Bytes, bool EndOfStream)
+{
+    /// <summary>
+    /// The failed grab for a read that did not complete: closed when the peer hung up without a byte, else a
+    /// protocol error; the bytes that did arrive (the first <paramref name="maxData"/>) become the record's data.
+    /// </summary>
+    public GrabResult ToFailure(ServiceRecord record, string error, int maxData = int.MaxValue)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        record.Data = ByteString.CopyFrom(Bytes.AsSpan(0, Math.Min(Bytes.Length, maxData)));
+        return GrabResult.Failed(EndOfStream && Bytes.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, error, record);
+    }
+}
 
 /// <summary>
 /// The one loop that drives an <see cref="IIncrementalParser{TResult}"/> from a capped connection: the thin-I/O half

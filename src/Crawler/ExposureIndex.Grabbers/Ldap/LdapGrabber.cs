@@ -36,8 +36,7 @@ internal sealed class LdapGrabber : IGrabber
             var read = await connection.ReadParsedAsync(parser, context.Limits.MaxBytesPerConnection, deadline).ConfigureAwait(false);
             if (read.Status != ParseStatus.Complete || parser.Result is not { } result)
             {
-                record.Data = ByteString.CopyFrom(read.Bytes.AsSpan(0, Math.Min(read.Bytes.Length, 4096)));
-                return GrabResult.Failed(read.EndOfStream && read.Bytes.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, parser.Error ?? "no LDAP search result", record);
+                return read.ToFailure(record, parser.Error ?? "no LDAP search result", maxData: 4096);
             }
 
             if (!result.Disconnected)

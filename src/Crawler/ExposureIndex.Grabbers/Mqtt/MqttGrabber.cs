@@ -40,8 +40,7 @@ internal sealed class MqttGrabber : IGrabber
             var read = await connection.ReadParsedAsync(parser, MqttParser.MaxRemainingLength + 5, deadline).ConfigureAwait(false);
             if (read.Status != ParseStatus.Complete || parser.Result is not { } connack)
             {
-                record.Data = ByteString.CopyFrom(read.Bytes);
-                return GrabResult.Failed(read.EndOfStream && read.Bytes.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, parser.Error ?? "no CONNACK", record);
+                return read.ToFailure(record, parser.Error ?? "no CONNACK");
             }
 
             Describe(record, section, connack);

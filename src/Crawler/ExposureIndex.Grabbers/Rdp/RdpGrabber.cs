@@ -38,11 +38,10 @@ internal sealed class RdpGrabber : IGrabber
         var record = new ServiceRecord { Module = Name, Rdp = new RdpSection() };
         return GrabGuard.RunAsync(context, "the RDP grab", record, async deadline =>
         {
-            var (first, raw, error, outcome) = await RequestAsync(context, Requested, deadline).ConfigureAwait(false);
+            var (first, read, error) = await RequestAsync(context, Requested, deadline).ConfigureAwait(false);
             if (first is null)
             {
-                record.Data = ByteString.CopyFrom(raw);
-                return GrabResult.Failed(outcome, error!, record);
+                return read.ToFailure(record, error!);
             }
 
             RdpResult? probe = null;
@@ -51,7 +50,7 @@ internal sealed class RdpGrabber : IGrabber
             {
                 try
                 {
-                    (probe, _, _, _) = await RequestAsync(context, Requested | ProtocolRdstls, deadline).ConfigureAwait(false);
+                    (probe, _, _) = await RequestAsync(context, Requested | ProtocolRdstls, deadline).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is GrabLimitException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
@@ -66,15 +65,13 @@ internal sealed class RdpGrabber : IGrabber
         }, cancellationToken);
     }
 
-    private static async ValueTask<(RdpResult? Result, byte[] Raw, string? Error, GrabOutcome Outcome)> RequestAsync(GrabContext context, uint protocols, CancellationToken deadline)
+    private static async ValueTask<(RdpResult? Result, ParsedRead Read, string? Error)> RequestAsync(GrabContext context, uint protocols, CancellationToken deadline)
     {
         await using var connection = await context.ConnectAsync(deadline).ConfigureAwait(false);
         await connection.WriteAsync(BuildConnectionRequest(protocols), deadline).ConfigureAwait(false);
         var parser = new RdpParser();
         var read = await connection.ReadParsedAsync(parser, RdpParser.MaxPacketBytes, deadline).ConfigureAwait(false);
-        return read.Status == ParseStatus.Complete
-            ? (parser.Result, read.Bytes, null, GrabOutcome.Success)
-            : (null, read.Bytes, parser.Error, read.EndOfStream && read.Bytes.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError);
+        return (read.Status == ParseStatus.Complete ? parser.Result : null, read, parser.Error);
     }
 
     internal static void Describe(ServiceRecord record, RdpResult reply, RdpResult? rdstlsProbe)

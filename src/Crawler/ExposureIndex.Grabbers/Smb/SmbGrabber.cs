@@ -34,18 +34,15 @@ internal sealed class SmbGrabber : IGrabber
         return GrabGuard.RunAsync(context, "the SMB grab", record, async deadline =>
         {
             SmbResult? negotiate;
-            byte[] raw;
             await using (var connection = await context.ConnectAsync(deadline).ConfigureAwait(false))
             {
                 await connection.WriteAsync(BuildSmb2Negotiate(RandomNumberGenerator.GetBytes(16), RandomNumberGenerator.GetBytes(32)), deadline).ConfigureAwait(false);
                 var parser = new SmbParser();
                 var read = await connection.ReadParsedAsync(parser, 4 + SmbParser.MaxFrameBytes, deadline).ConfigureAwait(false);
-                raw = read.Bytes;
                 negotiate = read.Status == ParseStatus.Complete ? parser.Result : null;
                 if (negotiate is null)
                 {
-                    record.Data = ByteString.CopyFrom(raw.AsSpan(0, Math.Min(raw.Length, 1024)));
-                    return GrabResult.Failed(read.EndOfStream && raw.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, parser.Error ?? "no negotiate response", record);
+                    return read.ToFailure(record, parser.Error ?? "no negotiate response", maxData: 1024);
                 }
             }
 

@@ -46,8 +46,7 @@ internal sealed class VncGrabber : IGrabber
             }).ConfigureAwait(false);
             if (read.Status != ParseStatus.Complete || parser.Result is not { } result)
             {
-                record.Data = ByteString.CopyFrom(read.Bytes);
-                return GrabResult.Failed(read.Bytes.Length == 0 ? GrabOutcome.Closed : GrabOutcome.ProtocolError, parser.Error ?? "no RFB security types", record);
+                return read.ToFailure(record, parser.Error ?? "no RFB security types");
             }
 
             Describe(record, result);

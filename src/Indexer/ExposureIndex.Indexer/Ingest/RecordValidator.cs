@@ -117,7 +117,13 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
             address.ScopeId = 0;
         }
 
-        record.Ip = address.ToString();
+        // Compare in a stack buffer: the usual record is already canonical and needs no new string.
+        Span<char> canonical = stackalloc char[64];
+        if (!address.TryFormat(canonical, out var written) || !canonical[..written].SequenceEqual(record.Ip))
+        {
+            record.Ip = address.ToString();
+        }
+
         return null;
     }
 

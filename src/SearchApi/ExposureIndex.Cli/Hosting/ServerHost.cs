@@ -95,6 +95,7 @@ internal sealed class ServerHost : IAsyncDisposable
                 grpc.UseEndpoints(endpoints => endpoints.MapIndexer());
             });
             app.MapSearchApi();
+            app.MapSearchUi();
 
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
 

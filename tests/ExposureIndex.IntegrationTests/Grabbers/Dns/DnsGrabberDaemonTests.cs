@@ -9,29 +9,18 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Dns;
 /// <summary>Both DNS grabbers against Debian's BIND 9 (authoritative only): product and the exact version named reports.</summary>
 public sealed class DnsGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon, Transport transport) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, transport),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Theory(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Theory(Timeout = GrabRun.TestTimeoutMs)]
     [InlineData(Transport.Udp)]
     [InlineData(Transport.Tcp)]
     public async Task GrabAsync_Bind_ProductExactVersionNoRecursionAndHostname(Transport transport)
     {
-        await using var named = await BindDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var named = await BindDaemon.StartAsync(cancellationToken: GrabRun.Ct);
         IGrabber grabber = transport == Transport.Udp ? new DnsUdpGrabber() : new DnsTcpGrabber();
 
-        var result = await grabber.GrabAsync(Context(named, transport), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(grabber, named);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{named.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(transport == Transport.Udp ? "dns-udp" : "dns-tcp", record.Module);
-        Assert.Equal(named.Product, record.Product);
-        Assert.Equal(named.Version, record.Version);
-        Assert.Equal($"cpe:2.3:a:isc:bind:{named.Version}:*:*:*:*:*:*:*", record.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, named, "isc", "bind");
         // version.bind answers BIND's own version string, which starts with the upstream version.
         Assert.StartsWith(named.Version + "-", record.Dns.Software, StringComparison.Ordinal);
         Assert.True(record.Dns.HasRecursive);
@@ -40,10 +29,10 @@ public sealed class DnsGrabberDaemonTests
         Assert.Equal(System.Net.Dns.GetHostName(), record.Dns.ResolverHostname);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task DisposeAsync_Bind_StopsAndTakesItsAddressOffLo()
     {
-        var named = await BindDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        var named = await BindDaemon.StartAsync(cancellationToken: GrabRun.Ct);
         var address = named.Address.ToString();
         Assert.Contains($" inet {address}/32 ", LoAddresses(), StringComparison.Ordinal);
 

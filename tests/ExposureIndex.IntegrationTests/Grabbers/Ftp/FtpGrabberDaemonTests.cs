@@ -1,8 +1,4 @@
-using System.Net;
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Ftp;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Ftp;
@@ -10,25 +6,14 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Ftp;
 /// <summary>The FTP grabber against Debian's vsftpd: product and the exact version the installed package reports.</summary>
 public sealed class FtpGrabberDaemonTests
 {
-    private static GrabContext Context(IPEndPoint endPoint) => new()
-    {
-        Target = new GrabTarget(endPoint.Address, endPoint.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Vsftpd_ProductExactVersionAndFeatures()
     {
-        await using var vsftpd = await VsftpdDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var vsftpd = await VsftpdDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new FtpGrabber().GrabAsync(Context(vsftpd.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new FtpGrabber(), vsftpd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{vsftpd.LogTail()}");
-        var record = result.Fragment;
-        Assert.Equal(vsftpd.Product, record.Product);
-        Assert.Equal(vsftpd.Version, record.Version);
-        Assert.Equal($"cpe:2.3:a:beasts:vsftpd:{vsftpd.Version}:*:*:*:*:*:*:*", record.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, vsftpd, "beasts", "vsftpd");
         Assert.Equal(220, record.Ftp.GreetingCode);
         Assert.True(record.Ftp.FeatSupported);
         Assert.Contains("EPSV", record.Ftp.Features.Keys);
@@ -37,18 +22,17 @@ public sealed class FtpGrabberDaemonTests
         Assert.Equal(string.Empty, record.Ftp.System);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_VsftpdWithTls_AuthTlsOffered()
     {
-        await using var vsftpd = await VsftpdTlsDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var vsftpd = await VsftpdTlsDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new FtpGrabber().GrabAsync(Context(vsftpd.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new FtpGrabber(), vsftpd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{vsftpd.LogTail()}");
-        Assert.Equal(vsftpd.Version, result.Fragment.Version);
-        Assert.True(result.Fragment.Ftp.AuthTls);
-        Assert.Equal(["TLS"], result.Fragment.Ftp.Features["AUTH"].Parameters);
+        Assert.Equal(vsftpd.Version, record.Version);
+        Assert.True(record.Ftp.AuthTls);
+        Assert.Equal(["TLS"], record.Ftp.Features["AUTH"].Parameters);
         // Recording the capability is ours; the starttls tag belongs to the TLS grabber, which negotiates.
-        Assert.DoesNotContain("starttls", result.Fragment.Tags);
+        Assert.DoesNotContain("starttls", record.Tags);
     }
 }

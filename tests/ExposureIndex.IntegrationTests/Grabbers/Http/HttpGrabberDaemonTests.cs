@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Grabbers.Http;
-using ExposureIndex.IntegrationTests.Grabbers.Tls;
 using ExposureIndex.TestCommon;
 using ExposureIndex.TestCommon.Daemons;
 
@@ -46,14 +45,10 @@ public sealed class HttpGrabberDaemonTests
         await File.WriteAllBytesAsync(favicon, FaviconBytes(), GrabRun.Ct);
         await File.WriteAllTextAsync(Path.Combine(html, "robots.txt"), "User-agent: *\nDisallow: /private/\n", GrabRun.Ct);
 
-        var result = await GrabRun.GrabAsync(new HttpGrabber(), GrabRun.Context(nginx.EndPoint));
+        var record = await GrabRun.SucceedsAsync(new HttpGrabber(), nginx);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{nginx.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal("http", record.Module);
-        Assert.Equal(nginx.Product, record.Product);
-        Assert.Equal(nginx.Version, record.Version);
-        Assert.Equal($"cpe:2.3:a:f5:nginx:{nginx.Version}:*:*:*:*:*:*:*", Assert.Single(record.Cpe23));
+        GrabRun.AssertExactVersion(record, nginx, "f5", "nginx");
         Assert.Equal(200, record.Http.Status);
         Assert.Equal($"nginx/{nginx.Version}", record.Http.Server);
         Assert.Equal("Exposure <Dashboard> & more", record.Http.Title);
@@ -79,7 +74,7 @@ public sealed class HttpGrabberDaemonTests
     {
         await using var nginx = await NginxDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await GrabRun.GrabAsync(new HttpGrabber(), GrabRun.Context(nginx.EndPoint));
+        var result = await GrabRun.GrabAsync(new HttpGrabber(), nginx);
 
         Assert.Equal(GrabOutcome.Success, result.Outcome);
         Assert.Null(result.Fragment.Http.Favicon);
@@ -92,10 +87,8 @@ public sealed class HttpGrabberDaemonTests
     {
         await using var apache = await ApacheDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await GrabRun.GrabAsync(new HttpGrabber(), GrabRun.Context(apache.EndPoint));
+        var record = await GrabRun.SucceedsAsync(new HttpGrabber(), apache);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{apache.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(apache.Product, record.Product);
         Assert.Equal("Apache httpd", record.Product);
         Assert.Equal(apache.Version, record.Version);
@@ -111,13 +104,12 @@ public sealed class HttpGrabberDaemonTests
         await using var nginx = await NginxTlsDaemon.StartAsync(cancellationToken: GrabRun.Ct);
         await File.WriteAllBytesAsync(Path.Combine(nginx.HtmlDirectory, "favicon.ico"), FaviconBytes(), GrabRun.Ct);
 
-        var result = await GrabRun.GrabAsync(new HttpGrabber(), GrabRun.Context(nginx.EndPoint, tls: true));
+        var record = await GrabRun.SucceedsAsync(new HttpGrabber(), nginx, GrabRun.Context(nginx.EndPoint, tls: true));
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{nginx.LogTail()}");
-        Assert.Equal("https", result.Fragment.Module);
-        Assert.Equal(nginx.Version, result.Fragment.Version);
-        Assert.Equal(nginx.Title, result.Fragment.Http.Title);
-        Assert.StartsWith("https://", result.Fragment.Http.Favicon.Location, StringComparison.Ordinal);
+        Assert.Equal("https", record.Module);
+        Assert.Equal(nginx.Version, record.Version);
+        Assert.Equal(nginx.Title, record.Http.Title);
+        Assert.StartsWith("https://", record.Http.Favicon.Location, StringComparison.Ordinal);
     }
 
     /// <summary>A few KiB of fixed bytes: long enough that base64.encodebytes wraps it over many lines.</summary>

@@ -1,8 +1,4 @@
-using System.Net;
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Imap;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Imap;
@@ -10,22 +6,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Imap;
 /// <summary>The IMAP grabber against Debian's Dovecot.</summary>
 public sealed class ImapGrabberDaemonTests
 {
-    private static GrabContext Context(IPEndPoint endPoint) => new()
-    {
-        Target = new GrabTarget(endPoint.Address, endPoint.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_DovecotDefaults_ProductCapabilitiesNoVersion()
     {
-        await using var dovecot = await DovecotDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var dovecot = await DovecotDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new ImapGrabber().GrabAsync(Context(dovecot.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new ImapGrabber(), dovecot);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{dovecot.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(dovecot.Product, record.Product);
         Assert.Equal(string.Empty, record.Version);
         Assert.Equal("OK", record.Imap.GreetingStatus);
@@ -35,16 +22,13 @@ public sealed class ImapGrabberDaemonTests
         Assert.Equal("Dovecot", record.Imap.Id["name"]);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_DovecotIdWithVersion_ExactVersion()
     {
-        await using var dovecot = await DovecotDaemon.StartAsync(revealVersion: true, cancellationToken: DaemonAssert.Ct);
+        await using var dovecot = await DovecotDaemon.StartAsync(revealVersion: true, cancellationToken: GrabRun.Ct);
 
-        var result = await new ImapGrabber().GrabAsync(Context(dovecot.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new ImapGrabber(), dovecot);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{dovecot.LogTail()}");
-        Assert.Equal(dovecot.Product, result.Fragment.Product);
-        Assert.Equal(dovecot.Version, result.Fragment.Version);
-        Assert.Equal($"cpe:2.3:a:dovecot:dovecot:{dovecot.Version}:*:*:*:*:*:*:*", result.Fragment.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, dovecot, "dovecot", "dovecot");
     }
 }

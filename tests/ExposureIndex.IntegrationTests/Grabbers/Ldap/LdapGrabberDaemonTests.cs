@@ -1,5 +1,3 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Ldap;
 using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon;
@@ -13,22 +11,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Ldap;
 /// </summary>
 public sealed class LdapGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Slapd_ProductNamingContextsAndNoVersionClaimed()
     {
-        await using var slapd = await SlapdDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var slapd = await SlapdDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new LdapGrabber().GrabAsync(Context(slapd), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new LdapGrabber(), slapd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{slapd.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(slapd.Product, record.Product);
         Assert.Equal(string.Empty, record.Version);
         Assert.Equal("cpe:2.3:a:openldap:openldap:*:*:*:*:*:*:*:*", record.Cpe23.Single());
@@ -38,17 +27,17 @@ public sealed class LdapGrabberDaemonTests
         await DaemonAssert.BindsOnlyItsAddressAsync(slapd);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Slapd_SameRootDseAsLdapsearch()
     {
         var ldapsearch = Requires.Executable("ldapsearch", "ldap-utils");
-        await using var slapd = await SlapdDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var slapd = await SlapdDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new LdapGrabber().GrabAsync(Context(slapd), DaemonAssert.Ct);
+        var result = await GrabRun.GrabAsync(new LdapGrabber(), slapd);
         var ldif = await Tool.RunAsync(
             new DaemonCommand(ldapsearch, ["-x", "-LLL", "-H", $"ldap://{slapd.Address}:{slapd.Port}", "-b", string.Empty, "-s", "base", "(objectClass=*)", "supportedSASLMechanisms", "supportedControl"]),
             TimeSpan.FromSeconds(30),
-            cancellationToken: DaemonAssert.Ct);
+            cancellationToken: GrabRun.Ct);
 
         Assert.Equal(0, ldif.ExitCode);
         var lines = ldif.StandardOutput.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

@@ -1,7 +1,4 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Memcached;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Memcached;
@@ -9,21 +6,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Memcached;
 /// <summary>The memcached grabber against Debian's memcached.</summary>
 public sealed class MemcachedGrabberDaemonTests
 {
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Memcached_ProductExactVersionAndStats()
     {
-        await using var memcached = await MemcachedDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
-        var context = new GrabContext
-        {
-            Target = new GrabTarget(memcached.Address, memcached.Port, Transport.Tcp),
-            Limits = new GrabLimits(),
-            Network = SocketGrabNetwork.Instance,
-        };
+        await using var memcached = await MemcachedDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new MemcachedGrabber().GrabAsync(context, DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new MemcachedGrabber(), memcached);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{memcached.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(memcached.Product, record.Product);
         Assert.Equal(memcached.Version, record.Version);
         Assert.Contains("database", record.Tags);

@@ -1,7 +1,4 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Mysql;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Mysql;
@@ -9,24 +6,14 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Mysql;
 /// <summary>The MySQL grabber against Debian's MariaDB.</summary>
 public sealed class MysqlGrabberDaemonTests
 {
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_MariaDb_ProductExactVersionAndHandshake()
     {
-        await using var mariadb = await MariaDbDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
-        var context = new GrabContext
-        {
-            Target = new GrabTarget(mariadb.Address, mariadb.Port, Transport.Tcp),
-            Limits = new GrabLimits(),
-            Network = SocketGrabNetwork.Instance,
-        };
+        await using var mariadb = await MariaDbDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new MysqlGrabber().GrabAsync(context, DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new MysqlGrabber(), mariadb);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{mariadb.LogTail()}");
-        var record = result.Fragment;
-        Assert.Equal(mariadb.Product, record.Product);
-        Assert.Equal(mariadb.Version, record.Version);
-        Assert.Equal($"cpe:2.3:a:mariadb:mariadb:{mariadb.Version}:*:*:*:*:*:*:*", record.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, mariadb, "mariadb", "mariadb");
         Assert.Contains("database", record.Tags);
         Assert.Equal(10U, record.Mysql.ProtocolVersion);
         Assert.StartsWith($"5.5.5-{mariadb.Version}-MariaDB", record.Mysql.ServerVersion, StringComparison.Ordinal);
@@ -37,21 +24,13 @@ public sealed class MysqlGrabberDaemonTests
         Assert.Equal(0, record.Mysql.ErrorCode);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_MariaDbAllowingNoHost_ErrPacketRecorded()
     {
-        await using var mariadb = await MariaDbHostDeniedDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
-        var context = new GrabContext
-        {
-            Target = new GrabTarget(mariadb.Address, mariadb.Port, Transport.Tcp),
-            Limits = new GrabLimits(),
-            Network = SocketGrabNetwork.Instance,
-        };
+        await using var mariadb = await MariaDbHostDeniedDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new MysqlGrabber().GrabAsync(context, DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new MysqlGrabber(), mariadb);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{mariadb.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(1130, record.Mysql.ErrorCode);
         Assert.EndsWith("is not allowed to connect to this MariaDB server", record.Mysql.ErrorMessage, StringComparison.Ordinal);
         // The refusal names the product but not its version.

@@ -1,8 +1,5 @@
 using System.Text.RegularExpressions;
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Ntp;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon;
 using ExposureIndex.TestCommon.Daemons;
 
@@ -11,39 +8,28 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Ntp;
 /// <summary>The NTP grabber against Debian's NTPsec (no upstream servers): product and the exact version ntpd reports.</summary>
 public sealed class NtpGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Udp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Ntpsec_ProductExactVersionAndHeader()
     {
-        await using var ntpd = await NtpsecDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var ntpd = await NtpsecDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new NtpGrabber().GrabAsync(Context(ntpd), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new NtpGrabber(), ntpd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{ntpd.LogTail()}");
-        var record = result.Fragment;
-        Assert.Equal(ntpd.Product, record.Product);
-        Assert.Equal(ntpd.Version, record.Version);
-        Assert.Equal($"cpe:2.3:a:ntpsec:ntpsec:{ntpd.Version}:*:*:*:*:*:*:*", record.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, ntpd, "ntpsec", "ntpsec");
         Assert.Equal(4, record.Ntp.ProtocolVersion);
         Assert.True(record.Ntp.HasStratum);
         Assert.NotEqual(string.Empty, record.Ntp.Refid);
         Assert.Equal("Linux", record.Os);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Ntpsec_SameVersionStringAsNtpq()
     {
         var ntpq = Requires.Executable("ntpq", "ntpsec");
-        await using var ntpd = await NtpsecDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var ntpd = await NtpsecDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new NtpGrabber().GrabAsync(Context(ntpd), DaemonAssert.Ct);
-        var rv = await Tool.RunAsync(new DaemonCommand(ntpq, ["-c", "rv", ntpd.Address.ToString()]), TimeSpan.FromSeconds(30), cancellationToken: DaemonAssert.Ct);
+        var result = await GrabRun.GrabAsync(new NtpGrabber(), ntpd);
+        var rv = await Tool.RunAsync(new DaemonCommand(ntpq, ["-c", "rv", ntpd.Address.ToString()]), TimeSpan.FromSeconds(30), cancellationToken: GrabRun.Ct);
 
         var version = Regex.Match(rv.StandardOutput, "version=\"([^\"]+)\"", RegexOptions.None, TimeSpan.FromSeconds(1));
         Assert.True(version.Success, rv.Combined);

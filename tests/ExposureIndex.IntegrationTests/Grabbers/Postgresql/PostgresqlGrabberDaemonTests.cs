@@ -1,8 +1,4 @@
-using System.Net;
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Postgresql;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Postgresql;
@@ -10,22 +6,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Postgresql;
 /// <summary>The PostgreSQL grabber against Debian's PostgreSQL and PgBouncer.</summary>
 public sealed class PostgresqlGrabberDaemonTests
 {
-    private static GrabContext Context(IPEndPoint endPoint) => new()
-    {
-        Target = new GrabTarget(endPoint.Address, endPoint.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_PostgreSql_ProductNoGuessedVersionAndTheStartupError()
     {
-        await using var postgres = await PostgresDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var postgres = await PostgresDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new PostgresqlGrabber().GrabAsync(Context(postgres.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new PostgresqlGrabber(), postgres);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{postgres.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(postgres.Product, record.Product);
         // PostgreSQL tells no version before authentication, and the grabber does not guess one.
         Assert.Equal(string.Empty, record.Version);
@@ -43,15 +30,13 @@ public sealed class PostgresqlGrabberDaemonTests
         Assert.Empty(record.Postgresql.Parameters);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_PgBouncer_ToldApartFromPostgreSql()
     {
-        await using var pgbouncer = await PgBouncerDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var pgbouncer = await PgBouncerDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new PostgresqlGrabber().GrabAsync(Context(pgbouncer.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new PostgresqlGrabber(), pgbouncer);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{pgbouncer.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(pgbouncer.Product, record.Product);
         // PgBouncer names no version before login either.
         Assert.Equal(string.Empty, record.Version);

@@ -1,5 +1,3 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Rdp;
 using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
@@ -12,22 +10,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Rdp;
 /// </summary>
 public sealed class RdpGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Xrdp_ProductAndTlsSelected()
     {
-        await using var xrdp = await XrdpDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var xrdp = await XrdpDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new RdpGrabber().GrabAsync(Context(xrdp), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new RdpGrabber(), xrdp);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{xrdp.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(xrdp.Product, record.Product);
         Assert.Equal(string.Empty, record.Version);
         Assert.Equal("cpe:2.3:a:neutrinolabs:xrdp:*:*:*:*:*:*:*:*", record.Cpe23.Single());

@@ -1,8 +1,4 @@
-using System.Net;
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Redis;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Redis;
@@ -10,22 +6,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Redis;
 /// <summary>The Redis grabber against Debian's redis-server, open and password-protected.</summary>
 public sealed class RedisGrabberDaemonTests
 {
-    private static GrabContext Context(IPEndPoint endPoint) => new()
-    {
-        Target = new GrabTarget(endPoint.Address, endPoint.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_OpenRedis_ProductExactVersionAndInfo()
     {
-        await using var redis = await RedisDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var redis = await RedisDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new RedisGrabber().GrabAsync(Context(redis.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new RedisGrabber(), redis);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{redis.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(redis.Product, record.Product);
         Assert.Equal(redis.Version, record.Version);
         Assert.Contains("database", record.Tags);
@@ -37,18 +24,17 @@ public sealed class RedisGrabberDaemonTests
         Assert.StartsWith("Linux", record.Os, StringComparison.Ordinal);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_RequirePass_AuthRequiredAndNoAuthSent()
     {
-        await using var redis = await RedisPasswordDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var redis = await RedisPasswordDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new RedisGrabber().GrabAsync(Context(redis.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new RedisGrabber(), redis);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{redis.LogTail()}");
-        Assert.True(result.Fragment.Redis.AuthRequired);
-        Assert.StartsWith("NOAUTH", result.Fragment.Redis.Error, StringComparison.Ordinal);
-        Assert.Equal(redis.Product, result.Fragment.Product);
-        Assert.Equal(string.Empty, result.Fragment.Version);
-        Assert.Empty(result.Fragment.Redis.Server);
+        Assert.True(record.Redis.AuthRequired);
+        Assert.StartsWith("NOAUTH", record.Redis.Error, StringComparison.Ordinal);
+        Assert.Equal(redis.Product, record.Product);
+        Assert.Equal(string.Empty, record.Version);
+        Assert.Empty(record.Redis.Server);
     }
 }

@@ -1,5 +1,3 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Smb;
 using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
@@ -13,22 +11,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Smb;
 /// </summary>
 public sealed class SmbGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_Samba_ProductNetbiosNameSmb3AndSmb1Disabled()
     {
-        await using var smbd = await SambaDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var smbd = await SambaDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new SmbGrabber().GrabAsync(Context(smbd), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new SmbGrabber(), smbd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{smbd.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(smbd.Product, record.Product);
         Assert.Equal(string.Empty, record.Version);
         Assert.Equal("cpe:2.3:a:samba:samba:*:*:*:*:*:*:*:*", record.Cpe23.Single());
@@ -43,23 +32,22 @@ public sealed class SmbGrabberDaemonTests
         await DaemonAssert.BindsOnlyItsAddressAsync(smbd);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_SambaWithSmb1_Smb1Enabled()
     {
-        await using var smbd = await SambaDaemon.StartAsync(smb1: true, cancellationToken: DaemonAssert.Ct);
+        await using var smbd = await SambaDaemon.StartAsync(smb1: true, cancellationToken: GrabRun.Ct);
 
-        var result = await new SmbGrabber().GrabAsync(Context(smbd), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new SmbGrabber(), smbd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{smbd.LogTail()}");
-        Assert.True(result.Fragment.Smb.Smb1Enabled);
-        Assert.Equal(smbd.Product, result.Fragment.Product);
+        Assert.True(record.Smb.Smb1Enabled);
+        Assert.Equal(smbd.Product, record.Product);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task StartAsync_Samba_LeadsItsOwnProcessGroupAndStopsCleanly()
     {
         // smbd signals its whole process group on shutdown: it must lead its own group, not share the test runner's.
-        var smbd = await SambaDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        var smbd = await SambaDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
         Assert.Equal(smbd.Pid, ProcessGroup(smbd.Pid));
         Assert.NotEqual(ProcessGroup(Environment.ProcessId), ProcessGroup(smbd.Pid));

@@ -1,8 +1,4 @@
-using System.Net;
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Smtp;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Smtp;
@@ -10,22 +6,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Smtp;
 /// <summary>The SMTP grabber against Debian's Postfix.</summary>
 public sealed class SmtpGrabberDaemonTests
 {
-    private static GrabContext Context(IPEndPoint endPoint) => new()
-    {
-        Target = new GrabTarget(endPoint.Address, endPoint.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_PostfixDebianBanner_PostfixWithoutVersionAndExtensions()
     {
-        await using var postfix = await PostfixDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var postfix = await PostfixDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new SmtpGrabber().GrabAsync(Context(postfix.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new SmtpGrabber(), postfix);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{postfix.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal(postfix.Product, record.Product);
         // Debian's banner "$myhostname ESMTP $mail_name (Debian/GNU)" names no version: none is guessed.
         Assert.Equal(string.Empty, record.Version);
@@ -38,16 +25,13 @@ public sealed class SmtpGrabberDaemonTests
         Assert.Empty(record.Smtp.AuthMechanisms);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_PostfixBannerWithMailVersion_ExactVersion()
     {
-        await using var postfix = await PostfixDaemon.StartAsync(versionInBanner: true, cancellationToken: DaemonAssert.Ct);
+        await using var postfix = await PostfixDaemon.StartAsync(versionInBanner: true, cancellationToken: GrabRun.Ct);
 
-        var result = await new SmtpGrabber().GrabAsync(Context(postfix.EndPoint), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new SmtpGrabber(), postfix);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{postfix.LogTail()}");
-        Assert.Equal(postfix.Product, result.Fragment.Product);
-        Assert.Equal(postfix.Version, result.Fragment.Version);
-        Assert.Equal($"cpe:2.3:a:postfix:postfix:{postfix.Version}:*:*:*:*:*:*:*", result.Fragment.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, postfix, "postfix", "postfix");
     }
 }

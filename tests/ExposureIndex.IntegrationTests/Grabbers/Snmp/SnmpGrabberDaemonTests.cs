@@ -1,7 +1,4 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Snmp;
-using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
 
 namespace ExposureIndex.IntegrationTests.Grabbers.Snmp;
@@ -9,25 +6,14 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Snmp;
 /// <summary>The SNMP grabber against Debian's Net-SNMP agent: the system group and the exact version snmpd reports.</summary>
 public sealed class SnmpGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Udp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_NetSnmp_ProductExactVersionAndSystemGroup()
     {
-        await using var snmpd = await NetSnmpDaemon.StartAsync(cancellationToken: DaemonAssert.Ct);
+        await using var snmpd = await NetSnmpDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await new SnmpGrabber().GrabAsync(Context(snmpd), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new SnmpGrabber(), snmpd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{snmpd.LogTail()}");
-        var record = result.Fragment;
-        Assert.Equal(snmpd.Product, record.Product);
-        Assert.Equal(snmpd.Version, record.Version);
-        Assert.Equal($"cpe:2.3:a:net-snmp:net-snmp:{snmpd.Version}:*:*:*:*:*:*:*", record.Cpe23.Single());
+        GrabRun.AssertExactVersion(record, snmpd, "net-snmp", "net-snmp");
         Assert.Equal(snmpd.SysContact, record.Snmp.Contact);
         Assert.Equal(snmpd.SysName, record.Snmp.Name);
         Assert.Equal(snmpd.SysLocation, record.Snmp.Location);
@@ -38,17 +24,16 @@ public sealed class SnmpGrabberDaemonTests
         Assert.Equal("public", record.Snmp.Community);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_NetSnmpWithDebiansSystemOnlyView_ProductWithoutVersion()
     {
-        await using var snmpd = await NetSnmpDaemon.StartAsync(restrictView: true, cancellationToken: DaemonAssert.Ct);
+        await using var snmpd = await NetSnmpDaemon.StartAsync(restrictView: true, cancellationToken: GrabRun.Ct);
 
-        var result = await new SnmpGrabber().GrabAsync(Context(snmpd), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new SnmpGrabber(), snmpd);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{snmpd.LogTail()}");
-        Assert.Equal(snmpd.Product, result.Fragment.Product);
-        Assert.Equal(string.Empty, result.Fragment.Version);
-        Assert.Equal("cpe:2.3:a:net-snmp:net-snmp:*:*:*:*:*:*:*:*", result.Fragment.Cpe23.Single());
-        Assert.Equal(snmpd.SysName, result.Fragment.Snmp.Name);
+        Assert.Equal(snmpd.Product, record.Product);
+        Assert.Equal(string.Empty, record.Version);
+        Assert.Equal("cpe:2.3:a:net-snmp:net-snmp:*:*:*:*:*:*:*:*", record.Cpe23.Single());
+        Assert.Equal(snmpd.SysName, record.Snmp.Name);
     }
 }

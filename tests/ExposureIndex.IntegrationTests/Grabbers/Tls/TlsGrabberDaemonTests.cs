@@ -15,10 +15,9 @@ public sealed class TlsGrabberDaemonTests
     {
         await using var nginx = await NginxTlsDaemon.StartAsync(cancellationToken: GrabRun.Ct);
 
-        var result = await GrabRun.GrabAsync(new TlsGrabberType(), GrabRun.Context(nginx.EndPoint, tls: true, service: "https"));
+        var record = await GrabRun.SucceedsAsync(new TlsGrabberType(), nginx, GrabRun.Context(nginx.EndPoint, tls: true, service: "https"));
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{nginx.LogTail()}");
-        var ssl = result.Fragment.Ssl;
+        var ssl = record.Ssl;
         Assert.Equal(2, ssl.Chain.Count);
         var leaf = ssl.Chain[0];
         var x509 = await OpenSslAsync("x509", "-in", nginx.LeafCertificatePath, "-noout", "-serial", "-fingerprint", "-sha256", "-subject", "-issuer", "-startdate", "-enddate", "-nameopt", "RFC2253");
@@ -52,9 +51,9 @@ public sealed class TlsGrabberDaemonTests
         Assert.Equal("rsa", ca.PublicKeyType);
         Assert.Equal(2048, ca.PublicKeyBits);
 
-        Assert.DoesNotContain("self-signed", result.Fragment.Tags);
-        Assert.DoesNotContain("expired-cert", result.Fragment.Tags);
-        Assert.DoesNotContain("starttls", result.Fragment.Tags);
+        Assert.DoesNotContain("self-signed", record.Tags);
+        Assert.DoesNotContain("expired-cert", record.Tags);
+        Assert.DoesNotContain("starttls", record.Tags);
         Assert.False(ssl.Starttls);
     }
 

@@ -1,5 +1,3 @@
-using ExposureIndex.Contracts.V1;
-using ExposureIndex.Grabbers;
 using ExposureIndex.Grabbers.Vnc;
 using ExposureIndex.IntegrationTests.Daemons;
 using ExposureIndex.TestCommon.Daemons;
@@ -12,22 +10,13 @@ namespace ExposureIndex.IntegrationTests.Grabbers.Vnc;
 /// </summary>
 public sealed class VncGrabberDaemonTests
 {
-    private static GrabContext Context(Daemon daemon) => new()
-    {
-        Target = new GrabTarget(daemon.Address, daemon.Port, Transport.Tcp),
-        Limits = new GrabLimits(),
-        Network = SocketGrabNetwork.Instance,
-    };
-
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_XvncWithVncAuthAndTls_VeNCryptAndVncAuthentication()
     {
-        await using var xvnc = await TigerVncDaemon.StartAsync(securityTypes: "VncAuth,TLSVnc", cancellationToken: DaemonAssert.Ct);
+        await using var xvnc = await TigerVncDaemon.StartAsync(securityTypes: "VncAuth,TLSVnc", cancellationToken: GrabRun.Ct);
 
-        var result = await new VncGrabber().GrabAsync(Context(xvnc), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new VncGrabber(), xvnc);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{xvnc.LogTail()}");
-        var record = result.Fragment;
         Assert.Equal("3.8", record.Vnc.ProtocolVersion);
         Assert.Equal("VeNCrypt", record.Vnc.SecurityTypes["19"]);
         Assert.Equal("VNC Authentication", record.Vnc.SecurityTypes["2"]);
@@ -36,15 +25,14 @@ public sealed class VncGrabberDaemonTests
         await DaemonAssert.BindsOnlyItsAddressAsync(xvnc);
     }
 
-    [Fact(Timeout = DaemonAssert.TestTimeoutMs)]
+    [Fact(Timeout = GrabRun.TestTimeoutMs)]
     public async Task GrabAsync_XvncWithoutAuthentication_SecurityTypeNone()
     {
-        await using var xvnc = await TigerVncDaemon.StartAsync(securityTypes: "None", cancellationToken: DaemonAssert.Ct);
+        await using var xvnc = await TigerVncDaemon.StartAsync(securityTypes: "None", cancellationToken: GrabRun.Ct);
 
-        var result = await new VncGrabber().GrabAsync(Context(xvnc), DaemonAssert.Ct);
+        var record = await GrabRun.SucceedsAsync(new VncGrabber(), xvnc);
 
-        Assert.True(result.Outcome == GrabOutcome.Success, $"{result.Outcome}: {result.Error}\n{xvnc.LogTail()}");
-        Assert.Equal(["1"], result.Fragment.Vnc.SecurityTypes.Keys);
-        Assert.Equal("None", result.Fragment.Vnc.SecurityTypes["1"]);
+        Assert.Equal(["1"], record.Vnc.SecurityTypes.Keys);
+        Assert.Equal("None", record.Vnc.SecurityTypes["1"]);
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
@@ -16,7 +14,7 @@ internal sealed class PostingIndex
     private const int Header = 3; // next block address (lo, hi), used count; capacity follows from the size class
     private const int MaxBlock = 256;
 
-    private readonly Dictionary<ulong, Entry> _entries = new();
+    private readonly UInt64Map<Entry> _entries = new();
     private readonly List<int[]> _chunks = [];
     private long _top = ChunkSize * -1L;
 
@@ -80,7 +78,7 @@ internal sealed class PostingIndex
 
     private void AddKey(int row, ulong key)
     {
-        ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out var exists);
+        ref var entry = ref _entries.GetOrAdd(key, out var exists);
         if (!exists)
         {
             entry = new Entry { Count = 1, Last = row, Head = -1, Tail = -1, TailCapacity = 0 };
