@@ -111,4 +111,41 @@ public sealed class CrawlOptionsValidatorTests
     {
         Assert.Empty(CrawlOptionsValidator.Validate(Valid with { Targets = ["0.0.0.0/0"], Ports = "-" }));
     }
+
+    [Fact]
+    public void Validate_SweepOptions_ReportsEveryProblemAtOnce()
+    {
+        var errors = CrawlOptionsValidator.Validate(Valid with
+        {
+            Shard = "4/4",
+            Rate = 0,
+            MaxPerNetwork = -1,
+            ExcludeFiles = ["/nonexistent/exclude.txt"],
+            Resume = true,
+            CheckpointInterval = TimeSpan.Zero,
+            SpoolDirectory = "/tmp/spool",
+            StatsPath = " ",
+        });
+
+        Assert.Equal(["Shard", "Rate", "MaxPerNetwork", "ExcludeFiles", "Resume", "CheckpointInterval", "SpoolDirectory", "StatsPath"], errors.Select(e => e.Option));
+        Assert.Contains(errors, e => e.ToString() == "Shard: shard index 4 must be below the shard count 4 (shards are 0-based)");
+        Assert.Contains(errors, e => e.Option == "Resume" && e.Message.Contains("--checkpoint", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_ShardedWithoutSeed_NeedsOne()
+    {
+        var error = Assert.Single(CrawlOptionsValidator.Validate(Valid with { Shard = "1/3" }));
+        Assert.Equal("Seed", error.Option);
+        Assert.Empty(CrawlOptionsValidator.Validate(Valid with { Shard = "1/3", Seed = 42 }));
+        // Resuming takes the seed from the checkpoint.
+        Assert.Empty(CrawlOptionsValidator.Validate(Valid with { Shard = "1/3", Resume = true, CheckpointPath = "/tmp/cp.json" }));
+    }
+
+    [Fact]
+    public void Validate_NamedPortSetsAndUnlimitedRate_AreValid()
+    {
+        Assert.Empty(CrawlOptionsValidator.Validate(Valid with { Ports = "top100,U:53", Rate = null, MaxPerNetwork = 0 }));
+        Assert.Empty(CrawlOptionsValidator.Validate(Valid with { Ports = "top1000", Rate = 150_000 }));
+    }
 }

@@ -50,4 +50,18 @@ public sealed class GracefulShutdownTests
         Assert.Equal("SIGTERM", shutdown.Reason);
         Assert.False(shutdown.Aborting.IsCancellationRequested);
     }
+
+    [Fact]
+    public void Drain_ThenTheSameSignal_DrainsWithoutAborting()
+    {
+        // The CLI's own token and this registration both see one SIGTERM: that is one stop, not two.
+        using var shutdown = new GracefulShutdown(TimeSpan.FromMinutes(5), new ManualTimeProvider(), registerSignals: false);
+        shutdown.Drain("cancelled");
+        Assert.True(shutdown.Stopping.IsCancellationRequested);
+        shutdown.RequestStop("SIGTERM");
+        Assert.False(shutdown.Aborting.IsCancellationRequested);
+        Assert.Equal("SIGTERM", shutdown.Reason);
+        shutdown.RequestStop("SIGTERM");
+        Assert.True(shutdown.Aborting.IsCancellationRequested);
+    }
 }

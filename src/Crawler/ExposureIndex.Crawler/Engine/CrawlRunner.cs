@@ -60,7 +60,7 @@ public sealed class CrawlRunner
         }
 
         SynScanner? syn = null;
-        if (options.Syn && !SynScanner.TryCreate(new SynScanOptions { ReplyWait = options.ConnectTimeout }, _time, out syn, out var synError))
+        if (options.Syn && !SynScanner.TryCreate(new SynScanOptions { ReplyWait = options.ConnectTimeout, OpenRawSocket = options.OpenRawSocket }, _time, out syn, out var synError))
         {
             throw new SynUnavailableException(synError);
         }

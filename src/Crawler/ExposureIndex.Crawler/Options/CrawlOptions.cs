@@ -138,4 +138,7 @@ public sealed record CrawlOptions
 
     /// <summary>The epoll connect engine on Linux (the portable managed scanner elsewhere, or when false).</summary>
     internal bool UseEpoll { get; init; } = true;
+
+    /// <summary>Opens the SYN scanner's raw socket (tests inject a refusal); a raw IPv4/TCP socket when null.</summary>
+    internal Func<System.Net.Sockets.Socket>? OpenRawSocket { get; init; }
 }

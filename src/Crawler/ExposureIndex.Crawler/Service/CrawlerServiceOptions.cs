@@ -172,7 +172,7 @@ internal sealed record CrawlerServiceOptions
 
     /// <summary>Every key of the section, as written in configuration (case-insensitive, like all .NET configuration).</summary>
     public static IReadOnlySet<string> KnownKeys { get; } = new HashSet<string>(
-        typeof(CrawlerServiceOptions).GetProperties().Select(p => p.Name).Where(n => n != nameof(HostName)), StringComparer.OrdinalIgnoreCase);
+        typeof(CrawlerServiceOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance).Select(p => p.Name).Where(n => n != nameof(HostName)), StringComparer.OrdinalIgnoreCase);
 
     private delegate bool TryParser<T>(string text, out T value);
 
@@ -240,13 +240,20 @@ internal sealed record CrawlerServiceOptions
             return null;
         }
 
-        if (RescanSchedule.TryParseDuration(text.Trim(), out var duration, out _)
-            || TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out duration))
+        var trimmed = text.Trim();
+        if (trimmed.EndsWith("ms", StringComparison.OrdinalIgnoreCase)
+            && double.TryParse(trimmed[..^2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds > 0)
+        {
+            return TimeSpan.FromMilliseconds(milliseconds);
+        }
+
+        if (RescanSchedule.TryParseDuration(trimmed, out var duration, out _)
+            || TimeSpan.TryParse(trimmed, CultureInfo.InvariantCulture, out duration))
         {
             return duration;
         }
 
-        errors.Add(new OptionError(key, $"'{text}' is not a duration (e.g. 10s, 5m, or 00:00:10)"));
+        errors.Add(new OptionError(key, $"'{text}' is not a duration (e.g. 500ms, 10s, 5m, 1h30m or 00:00:10)"));
         return null;
     }
 

@@ -98,7 +98,15 @@ internal sealed partial class RescanScheduler(RescanSchedule schedule, Func<long
                 catch (Exception e)
                 {
                     Update(s => s with { Failures = s.Failures + 1, ConsecutiveFailures = s.ConsecutiveFailures + 1, LastError = e.Message });
-                    SweepFailed(_logger, e, cycle);
+                    if (e is Options.TargetsRefusedException or Discovery.SynUnavailableException or Checkpointing.CheckpointMismatchException)
+                    {
+                        // The assignment itself is wrong: the message says what to change; a stack trace would only hide it.
+                        SweepRefused(_logger, cycle, e.Message);
+                    }
+                    else
+                    {
+                        SweepFailed(_logger, e, cycle);
+                    }
                 }
             }
         }
@@ -130,6 +138,9 @@ internal sealed partial class RescanScheduler(RescanSchedule schedule, Func<long
 
     [LoggerMessage(EventId = 2443, Level = LogLevel.Error, Message = "Sweep {Cycle} failed; the schedule goes on")]
     private static partial void SweepFailed(ILogger logger, Exception exception, long cycle);
+
+    [LoggerMessage(EventId = 2445, Level = LogLevel.Error, Message = "Sweep {Cycle} refused: {Reason}; fix the configuration (the schedule goes on)")]
+    private static partial void SweepRefused(ILogger logger, long cycle, string reason);
 
     [LoggerMessage(EventId = 2444, Level = LogLevel.Information, Message = "Schedule '{Schedule}' has no further sweeps; idling")]
     private static partial void NoMoreSweeps(ILogger logger, string schedule);
