@@ -24,6 +24,7 @@ internal static class StoreProfile
         var hashes = new List<ulong>();
         var texts = records.Select(r => ExposureIndex.Contracts.BannerText.Decode(r.Data.Span)).ToList();
         Time("word hashes", n, () => { foreach (var t in texts) { hashes.Clear(); Tokenizer.WordHashes(t, hashes); } });
+        var heap0 = Settled();
         var postings = new PostingIndex();
         Time("postings add", n, () => { var row = 0; foreach (var t in texts) { hashes.Clear(); Tokenizer.WordHashes(t, hashes); postings.Add(row++, hashes); } });
         foreach (var field in ExposureIndex.Storage.Fields.DocumentFields.All)
@@ -43,9 +44,13 @@ internal static class StoreProfile
             }
         }
 
+        Console.WriteLine($"  postings heap: {(Settled() - heap0) / (double)n:F0} B/service");
         Time("calculate size", n, () => { foreach (var r in records) { r.CalculateSize(); } });
+        var heap1 = Settled();
         var index = new ServiceIndex();
         Time("index add", n, () => { var i = 0; foreach (var r in records) { index.Add(r, i++, 0, 0, 1); } });
+        Console.WriteLine($"  index heap: {(Settled() - heap1) / (double)n:F0} B/service");
+        GC.KeepAlive(postings);
         var dir = Path.Combine(Path.GetTempPath(), "exposure-profile");
         if (Directory.Exists(dir))
         {
@@ -63,9 +68,28 @@ internal static class StoreProfile
 
             await Task.WhenAll(tasks);
             Console.WriteLine($"store.IngestAsync (all batches queued at once): {n / sw.Elapsed.TotalSeconds:N0} rec/s");
+            tasks.Clear();
+            index = null!;
+            postings = null!;
+            var storeHeap = Settled();
+            records.Clear();
+            records.TrimExcess();
+            bytes.Clear();
+            bytes.TrimExcess();
+            texts.Clear();
+            texts.TrimExcess();
+            Console.WriteLine($"  store heap: {Settled() / (double)n:F0} B/service (whole process, inputs dropped; {storeHeap / (double)n:F0} with them)");
         }
 
         Directory.Delete(dir, true);
+    }
+
+    private static long Settled()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(true);
     }
 
     // CPU time of this process rather than wall time: other load on the machine barely moves it.
