@@ -1,5 +1,6 @@
 using System.Globalization;
 using ExposureIndex.Bench;
+using ExposureIndex.Bench.FixtureCapture;
 
 // Benchmarks for ExposureIndex. Usage: exposure-bench <name> [args]
 var name = args.Length > 0 ? args[0] : "help";
@@ -17,7 +18,13 @@ switch (name)
         return await FingerprintBench.RunAsync(args[1..]);
     case "sweep":
         return await SweepBench.RunAsync(args[1..]);
+    case "rpc":
+        return await RpcBench.RunAsync(args[1..]);
+    case "geoip":
+        return await GeoIpBench.RunAsync(args[1..]);
+    case "capture-tls-fixtures":
+        return await TlsFixtureCapture.RunAsync(args[1..]);
     default:
-        Console.Error.WriteLine("usage: ExposureIndex.Bench <store|store-spike|fingerprint|...> [args]  (see bench/README.md)");
+        Console.Error.WriteLine("usage: ExposureIndex.Bench <store|store-spike|store-profile|fingerprint|sweep|rpc|geoip|capture-tls-fixtures> [args]  (see bench/README.md)");
         return 2;
 }

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using ExposureIndex.Grabbers;
 
-namespace ExposureIndex.IntegrationTests.Grabbers.Tls;
+namespace ExposureIndex.Bench.FixtureCapture;
 
 /// <summary>Real sockets, like <see cref="SocketGrabNetwork"/>, that also keep every byte each connection received: how fixtures are captured.</summary>
 internal sealed class RecordingNetwork : IGrabNetwork
@@ -24,7 +24,11 @@ internal sealed class RecordingNetwork : IGrabNetwork
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(limits);
-        Assert.True(System.Net.IPAddress.IsLoopback(target.Address), "tests only reach loopback");
+        if (!System.Net.IPAddress.IsLoopback(target.Address))
+        {
+            throw new InvalidOperationException($"fixture capture only reaches loopback, not {target.Address}");
+        }
+
         var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(deadline);
         timeout.CancelAfter(limits.ConnectTimeout);
