@@ -127,6 +127,9 @@ internal static class StoreBench
         var clock = Stopwatch.StartNew();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var gcBefore = GC.GetTotalPauseDuration();
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        using var sampler = AllocationSampler.StartIfRequested();
+        var collectionsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var window = new SemaphoreSlim(16);
         var writer = Task.Run(async () =>
         {
@@ -155,6 +158,8 @@ internal static class StoreBench
         var seconds = clock.Elapsed.TotalSeconds;
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         Console.WriteLine($"           {cpu / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores busy, {cpu * 1e6 / expected:F1} us CPU/record (client and Indexer), GC pauses {(GC.GetTotalPauseDuration() - gcBefore).TotalSeconds / seconds:P0} of wall time");
+        Console.WriteLine($"           {(GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / (double)expected:N0} B allocated/record; GCs gen0/1/2: {GC.CollectionCount(0) - collectionsBefore.Item1}/{GC.CollectionCount(1) - collectionsBefore.Item2}/{GC.CollectionCount(2) - collectionsBefore.Item3}");
+        sampler?.Print(expected);
         if (acked != expected)
         {
             throw new InvalidOperationException($"acknowledged {acked} of {expected}");

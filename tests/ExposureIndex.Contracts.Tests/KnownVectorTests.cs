@@ -57,4 +57,24 @@ public sealed class KnownVectorTests
         Assert.Equal("caf\u00e9", BannerText.Decode("caf\u00e9"u8));
         Assert.Equal("\u00ff\u00fe", BannerText.Decode([0xFF, 0xFE]));
     }
+
+    [Theory]
+    [InlineData(new byte[] { })]
+    [InlineData(new byte[] { 0x53, 0x53, 0x48, 0x2D, 0x32 })]
+    [InlineData(new byte[] { 0x63, 0x61, 0x66, 0xC3, 0xA9 })]
+    [InlineData(new byte[] { 0xFF, 0xFE, 0x41 })]
+    [InlineData(new byte[] { 0xE2, 0x82 })]
+    public void BannerText_DecodeIntoBuffer_MatchesStringDecode(byte[] data)
+    {
+        var buffer = new char[data.Length];
+        var written = BannerText.Decode(data, buffer);
+        Assert.Equal(BannerText.Decode(data), new string(buffer, 0, written));
+    }
+
+    [Fact]
+    public void BannerText_DecodeIntoShortBuffer_IsRejected()
+    {
+        var error = Assert.Throws<ArgumentException>(() => BannerText.Decode("abc"u8, new char[2]));
+        Assert.Contains("3 are needed", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -25,4 +25,25 @@ public static class BannerText
 
         return Encoding.Latin1.GetString(data);
     }
+
+    /// <summary>
+    /// Decodes like <see cref="Decode(ReadOnlySpan{byte})"/> into <paramref name="destination"/>, which must hold at
+    /// least <c>data.Length</c> chars (either decoding yields at most one char per byte); returns the chars written.
+    /// </summary>
+    public static int Decode(ReadOnlySpan<byte> data, Span<char> destination)
+    {
+        if (destination.Length < data.Length)
+        {
+            throw new ArgumentException($"the destination holds {destination.Length} chars; {data.Length} are needed", nameof(destination));
+        }
+
+        if (data.IsEmpty)
+        {
+            return 0;
+        }
+
+        return System.Text.Unicode.Utf8.IsValid(data)
+            ? StrictUtf8.GetChars(data, destination)
+            : Encoding.Latin1.GetChars(data, destination);
+    }
 }

@@ -42,7 +42,6 @@ public sealed class EmbeddedStore : IExposureStore
     private readonly Task _indexLoop;
     private List<IndexOp> _pendingOps = [];
     private readonly LoggedObservation _frame = new();
-    private readonly LogEntry _frameEntry;
     private byte[] _frameBuffer = new byte[4096];
     private ServiceIndex _index = new();
     private long _observations;
@@ -51,7 +50,6 @@ public sealed class EmbeddedStore : IExposureStore
 
     private EmbeddedStore(string directory, long segmentBytes)
     {
-        _frameEntry = new LogEntry { Observation = _frame };
         Directory = directory;
         var replaying = true;
         _log = SegmentLog.Open(Path.Combine(directory, LogFolder), (position, payload) =>
@@ -582,20 +580,12 @@ public sealed class EmbeddedStore : IExposureStore
         }
         else
         {
-            _frame.Record = record;
             _frame.RecordId = RecordIdentity.ToText(id);
             _frame.Previous = (ulong)previous;
             _frame.Change = change;
             _frame.Replaced = (ulong)replaced;
-            var size = _frameEntry.CalculateSize();
-            if (_frameBuffer.Length < size)
-            {
-                _frameBuffer = new byte[Math.Max(size, _frameBuffer.Length * 2)];
-            }
-
-            _frameEntry.WriteTo(_frameBuffer.AsSpan(0, size));
+            var size = LogFrames.WriteObservation(_frame, record, ref _frameBuffer);
             position = _log.Append(_frameBuffer.AsSpan(0, size));
-            _frame.Record = null;
         }
 
         if (change != ChangeKind.Unspecified)
@@ -799,7 +789,7 @@ public sealed class EmbeddedStore : IExposureStore
 internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Transport)
 {
     public static ServiceId Of(ServiceRecord record)
-        => new(IpNumbers.ToUInt128(IPAddress.Parse(record.Ip)), (ushort)record.Port, record.Transport);
+        => new(IpNumbers.Parse(record.Ip), (ushort)record.Port, record.Transport);
 
     public string ToKey()
     {

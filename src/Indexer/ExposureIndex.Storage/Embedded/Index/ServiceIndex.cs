@@ -33,6 +33,7 @@ internal sealed class ServiceIndex
     private readonly Dictionary<UInt128, HostRows> _hosts = new();
     private readonly ChunkedArray<int> _previousRowOfHost = new();
     private readonly List<ulong> _wordScratch = new(256);
+    private char[] _charScratch = new char[4096];
     private readonly List<string> _manyScratch = new(16);
 
     public ServiceIndex()
@@ -89,7 +90,7 @@ internal sealed class ServiceIndex
             }
         }
 
-        var ip = IpNumbers.ToUInt128(IPAddress.Parse(record.Ip));
+        var ip = IpNumbers.Parse(record.Ip);
         _ip.Append(ip);
         _timestamp.Append(ToMicros(record.Timestamp));
         _firstSeen.Append(firstSeenMicros);
@@ -98,7 +99,15 @@ internal sealed class ServiceIndex
         _observations.Append(observations);
 
         _wordScratch.Clear();
-        Tokenizer.WordHashes(BannerText.Decode(record.Data.Span), _wordScratch);
+        // Decoded into a reused buffer (a banner decodes to at most one char per byte): no string per record.
+        var data = record.Data.Span;
+        if (_charScratch.Length < data.Length)
+        {
+            _charScratch = new char[Math.Max(data.Length, _charScratch.Length * 2)];
+        }
+
+        var chars = BannerText.Decode(data, _charScratch);
+        Tokenizer.WordHashes(_charScratch.AsSpan(0, chars), _wordScratch);
         _words.Add(row, _wordScratch);
 
         ref var host = ref CollectionsMarshal.GetValueRefOrAddDefault(_hosts, ip, out var known);
@@ -467,11 +476,64 @@ internal struct HostRows
 /// <summary>IP addresses as unsigned 128-bit numbers; IPv4 maps into ::ffff:0:0/96 (RFC 4291 §2.5.5.2).</summary>
 internal static class IpNumbers
 {
+    private static readonly UInt128 V4Mapped = (UInt128)0xFFFF << 32;
+
     public static UInt128 ToUInt128(IPAddress address)
     {
         Span<byte> bytes = stackalloc byte[16];
-        address.MapToIPv6().TryWriteBytes(bytes, out _);
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            address.TryWriteBytes(bytes, out _);
+            return V4Mapped | System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes);
+        }
+
+        address.TryWriteBytes(bytes, out _);
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    /// <summary>
+    /// The number of an address in text form. Stored records carry canonical text (the Indexer canonicalizes it),
+    /// so the usual dotted quad is read without allocating; anything else goes through <see cref="IPAddress.Parse(string)"/>.
+    /// </summary>
+    public static UInt128 Parse(string ip)
+        => TryParseDottedQuad(ip, out var v4) ? V4Mapped | v4 : ToUInt128(IPAddress.Parse(ip));
+
+    /// <summary>Strict dotted quad: four decimal parts of 1-3 digits, each at most 255, without leading zeros.</summary>
+    internal static bool TryParseDottedQuad(ReadOnlySpan<char> text, out uint value)
+    {
+        value = 0;
+        var parts = 0;
+        var i = 0;
+        while (parts < 4)
+        {
+            var start = i;
+            uint part = 0;
+            while (i < text.Length && i - start < 3 && char.IsAsciiDigit(text[i]))
+            {
+                part = (part * 10) + (uint)(text[i] - '0');
+                i++;
+            }
+
+            var digits = i - start;
+            if (digits == 0 || part > 255 || (digits > 1 && text[start] == '0'))
+            {
+                return false;
+            }
+
+            value = (value << 8) | part;
+            parts++;
+            if (parts < 4)
+            {
+                if (i >= text.Length || text[i] != '.')
+                {
+                    return false;
+                }
+
+                i++;
+            }
+        }
+
+        return i == text.Length;
     }
 
     public static (UInt128 First, UInt128 Last) Range(IPAddress network, int prefixLength)

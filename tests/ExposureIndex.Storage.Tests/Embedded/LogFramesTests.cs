@@ -1,0 +1,45 @@
+using ExposureIndex.Contracts.V1;
+using ExposureIndex.Storage.Embedded.Log;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
+namespace ExposureIndex.Storage.Tests.Embedded;
+
+public sealed class LogFramesTests
+{
+    public static TheoryData<int> DataSizes => new() { 0, 1, 100, 127, 128, 300, 16_383, 16_384, 70_000, 2_100_000 };
+
+    [Theory]
+    [MemberData(nameof(DataSizes))]
+    public void WriteObservation_IsByteForByteTheGeneratedSerialization(int dataSize)
+    {
+        var record = new ServiceRecord
+        {
+            Ip = "192.0.2.7",
+            Port = 443,
+            Transport = Transport.Tcp,
+            Timestamp = Timestamp.FromDateTime(new DateTime(2026, 11, 21, 10, 0, 0, DateTimeKind.Utc)),
+            Data = ByteString.CopyFrom(Enumerable.Range(0, dataSize).Select(i => (byte)('a' + (i % 26))).ToArray()),
+            Product = "nginx",
+            Version = "1.26.3",
+            Http = new HttpSection { Status = 200, Title = "Welcome \u00e9", Headers = { ["server"] = "nginx", ["x-a"] = "b" } },
+        };
+        record.Cpe23.Add("cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*");
+        var rest = new LoggedObservation { RecordId = "abc", Previous = 1UL << 41, Change = ChangeKind.Changed, Replaced = 99 };
+        var expected = new LogEntry { Observation = new LoggedObservation(rest) { Record = record } }.ToByteArray();
+
+        var buffer = new byte[16];
+        var size = LogFrames.WriteObservation(rest, record, ref buffer);
+
+        Assert.Equal(expected, buffer.AsSpan(0, size).ToArray());
+        Assert.Null(rest.Record);
+    }
+
+    [Fact]
+    public void WriteObservation_WithTheRecordAlreadySet_IsRefused()
+    {
+        var buffer = new byte[16];
+        var rest = new LoggedObservation { Record = new ServiceRecord() };
+        Assert.Throws<ArgumentException>(() => LogFrames.WriteObservation(rest, new ServiceRecord(), ref buffer));
+    }
+}
