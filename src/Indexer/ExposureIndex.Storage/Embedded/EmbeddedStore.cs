@@ -411,11 +411,12 @@ public sealed class EmbeddedStore : IExposureStore
                     _pendingOps = [];
                     _committed.Writer.TryWrite(new CommittedGroup(batch, results, ops));
                 }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StoreCorruptException or InvalidOperationException)
+                catch (Exception ex)
                 {
                     // In-memory state may now be ahead of the disk: stop taking writes. A restart replays the log.
+                    // Whatever the failure, every waiting batch gets an answer: none may wait forever.
                     _fault = ex;
-                    Fail(batch, ex);
+                    Fail(batch, AsStoreFailure(ex));
                 }
                 finally
                 {
@@ -434,6 +435,13 @@ public sealed class EmbeddedStore : IExposureStore
     {
         await foreach (var group in _committed.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            if (_fault is not null)
+            {
+                // The index no longer matches the log: answer the groups behind the failure, apply nothing.
+                Fail(group.Batch, new InvalidOperationException("the embedded store stopped after a failure: " + _fault.Message, _fault));
+                continue;
+            }
+
             try
             {
                 ApplyOps(group.Ops);
@@ -444,13 +452,20 @@ public sealed class EmbeddedStore : IExposureStore
 
                 await MaybeCompactAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or StoreCorruptException or InvalidOperationException)
+            catch (Exception ex)
             {
+                // The batch is durable in the log, but it cannot be acknowledged as queryable; a restart replays it.
                 _fault = ex;
-                Fail(group.Batch, ex);
+                Fail(group.Batch, AsStoreFailure(ex));
             }
         }
     }
+
+    /// <summary>Failures the ingest path reports as the store being unavailable (IngestService maps these to UNAVAILABLE).</summary>
+    private Exception AsStoreFailure(Exception ex)
+        => ex is IOException or StoreCorruptException or InvalidOperationException
+            ? ex
+            : new InvalidOperationException($"the embedded store at {Directory} failed ({ex.GetType().Name}: {ex.Message}); restart to recover from its log", ex);
 
     private static void Fail(List<PendingIngest> batch, Exception error)
     {

@@ -9,14 +9,30 @@ namespace ExposureIndex.Storage.Embedded.Index;
 /// </summary>
 internal sealed class PostingIndex
 {
-    private const int ChunkShift = 20;
-    private const int ChunkSize = 1 << ChunkShift;
+    private const int DefaultChunkShift = 20;
     private const int Header = 3; // next block address (lo, hi), used count; capacity follows from the size class
     private const int MaxBlock = 256;
 
     private readonly UInt64Map<Entry> _entries = new();
     private readonly List<int[]> _chunks = [];
-    private long _top = ChunkSize * -1L;
+    private readonly int ChunkShift;
+    private readonly int ChunkSize;
+    private long _top;
+
+    public PostingIndex()
+        : this(DefaultChunkShift)
+    {
+    }
+
+    /// <summary>Arena chunks of 2^<paramref name="chunkShift"/> ints (tests use small chunks to cross many boundaries).</summary>
+    internal PostingIndex(int chunkShift)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(1 << chunkShift, Header + MaxBlock, nameof(chunkShift));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkShift, 30);
+        ChunkShift = chunkShift;
+        ChunkSize = 1 << chunkShift;
+        _top = -ChunkSize;
+    }
 
     public int DistinctTokens => _entries.Count;
 
@@ -128,7 +144,9 @@ internal sealed class PostingIndex
         var size = Header + capacity;
         var chunkIndex = (int)(_top >> ChunkShift);
         var offset = (int)(_top & (ChunkSize - 1));
-        if (_top < 0 || offset + size > ChunkSize)
+        // A new chunk when the block does not fit, or when the last block ended exactly at its chunk's end
+        // (then _top already addresses the next chunk, which does not exist yet).
+        if (_top < 0 || offset + size > ChunkSize || chunkIndex >= _chunks.Count)
         {
             _chunks.Add(new int[ChunkSize]);
             chunkIndex = _chunks.Count - 1;
