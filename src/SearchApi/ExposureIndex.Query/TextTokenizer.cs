@@ -75,6 +75,7 @@ public static class TextTokenizer
     /// word, after the same cut to <see cref="MaxWordLength"/>), without allocating a string per word. Stores index
     /// and look up words by these hashes; computing both sides with this one function keeps them in agreement.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void WordHashes(ReadOnlySpan<char> text, List<ulong> hashes)
     {
         ArgumentNullException.ThrowIfNull(hashes);

@@ -109,7 +109,7 @@ public sealed class EmbeddedStore : IExposureStore
         try
         {
             var index = _index;
-            var rows = index.Evaluate(query, index.RowCount, DataOfRow);
+            var rows = index.Evaluate(query, index.RowCount, BannerHasPhrase);
             total = rows.PopCount();
             facets = request.Facets.Count == 0 ? new Dictionary<string, IReadOnlyList<FacetBucket>>() : index.Facets(rows, request.Facets);
             page = request.Limit <= 0
@@ -195,7 +195,7 @@ public sealed class EmbeddedStore : IExposureStore
         _indexLock.EnterReadLock();
         try
         {
-            var rows = _index.Evaluate(query, _index.RowCount, DataOfRow);
+            var rows = _index.Evaluate(query, _index.RowCount, BannerHasPhrase);
             located = rows.Descending().Select(row => Locate(_index, row)).ToList();
         }
         finally
@@ -337,8 +337,33 @@ public sealed class EmbeddedStore : IExposureStore
         };
     }
 
-    private string DataOfRow(int row)
-        => BannerText.Decode(LogEntry.Parser.ParseFrom(_log.Read(_index.PositionOf(row))).Observation.Record.Data.Span);
+    [ThreadStatic]
+    private static byte[]? t_frameScratch;
+
+    [ThreadStatic]
+    private static char[]? t_textScratch;
+
+    [ThreadStatic]
+    private static List<ulong>? t_wordScratch;
+
+    /// <summary>
+    /// Phrase verification for one row: the frame is read into per-thread buffers and only its banner is decoded and
+    /// tokenized (nothing allocated per row; a common phrase can mean hundreds of thousands of rows to check).
+    /// </summary>
+    private bool BannerHasPhrase(int row, IReadOnlyList<ulong> phrase)
+    {
+        var frame = _log.Read(_index.PositionOf(row), ref t_frameScratch);
+        var data = LogFrames.TryFindBanner(frame, out var banner)
+            ? banner
+            : LogEntry.Parser.ParseFrom(frame).Observation.Record.Data.Span;
+        if (t_textScratch is null || t_textScratch.Length < data.Length)
+        {
+            t_textScratch = new char[Math.Max(data.Length, 4096)];
+        }
+
+        var chars = BannerText.Decode(data, t_textScratch);
+        return Tokenizer.ContainsPhrase(t_textScratch.AsSpan(0, chars), phrase, t_wordScratch ??= new List<ulong>(256));
+    }
 
     private IEnumerable<(long Position, LoggedObservation Observation)> WalkChain(long position)
     {
@@ -476,6 +501,7 @@ public sealed class EmbeddedStore : IExposureStore
     }
 
     /// <summary>Decides what one record means for its service, appends what must be kept, queues index changes.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private IngestDisposition Process(ServiceRecord record)
     {
         var idNumber = RecordIdentity.ComputeValue(record);
@@ -498,6 +524,7 @@ public sealed class EmbeddedStore : IExposureStore
     /// Applies one observation to the writer state. <paramref name="position"/> is -1 on ingest (the observation is
     /// appended here, marked with the change it makes) or the frame's position during replay.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private IngestDisposition Apply(ServiceId serviceId, int index, ServiceRecord record, UInt128 idNumber, long timestamp, bool open, long position)
     {
         _observations++;
@@ -641,6 +668,7 @@ public sealed class EmbeddedStore : IExposureStore
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ApplyOps(List<IndexOp> ops)
     {
         if (ops.Count == 0)

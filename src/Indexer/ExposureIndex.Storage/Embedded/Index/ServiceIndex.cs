@@ -66,6 +66,7 @@ internal sealed class ServiceIndex
 
     public int DistinctWords => _words.DistinctTokens;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Add(ServiceRecord record, long position, long firstSeenMicros, long lastSeenMicros, uint observations)
     {
         var row = RowCount;
@@ -172,9 +173,9 @@ internal sealed class ServiceIndex
     }
 
     /// <summary>The rows matching <paramref name="query"/> among the first <paramref name="rowLimit"/> rows, tombstones removed.</summary>
-    public Bitset Evaluate(QueryNode query, int rowLimit, Func<int, string> dataOfRow)
+    public Bitset Evaluate(QueryNode query, int rowLimit, Func<int, IReadOnlyList<ulong>, bool> bannerHasPhrase)
     {
-        var result = EvaluateNode(query, rowLimit, dataOfRow);
+        var result = EvaluateNode(query, rowLimit, bannerHasPhrase);
         _deleted.RemoveFrom(result);
         return result;
     }
@@ -249,7 +250,7 @@ internal sealed class ServiceIndex
         return merged.Values.Select(e => new FacetBucket(e.Display, e.Count));
     }
 
-    private Bitset EvaluateNode(QueryNode node, int rows, Func<int, string> dataOfRow)
+    private Bitset EvaluateNode(QueryNode node, int rows, Func<int, IReadOnlyList<ulong>, bool> bannerHasPhrase)
     {
         switch (node)
         {
@@ -260,7 +261,7 @@ internal sealed class ServiceIndex
                 Bitset? acc = null;
                 foreach (var term in and.Terms.OrderBy(Cost))
                 {
-                    var next = EvaluateNode(term, rows, dataOfRow);
+                    var next = EvaluateNode(term, rows, bannerHasPhrase);
                     if (acc is null)
                     {
                         acc = next;
@@ -279,7 +280,7 @@ internal sealed class ServiceIndex
                 var acc = new Bitset(rows);
                 foreach (var term in or.Terms)
                 {
-                    acc.Or(EvaluateNode(term, rows, dataOfRow));
+                    acc.Or(EvaluateNode(term, rows, bannerHasPhrase));
                 }
 
                 return acc;
@@ -287,7 +288,7 @@ internal sealed class ServiceIndex
 
             case NotNode not:
             {
-                var inner = EvaluateNode(not.Term, rows, dataOfRow);
+                var inner = EvaluateNode(not.Term, rows, bannerHasPhrase);
                 inner.Not();
                 return inner;
             }
@@ -295,7 +296,7 @@ internal sealed class ServiceIndex
             case FilterNode filter:
                 return EvaluateFilter(filter, rows);
             case TextNode text:
-                return EvaluateText(text, rows, dataOfRow);
+                return EvaluateText(text, rows, bannerHasPhrase);
             default:
                 throw new StoreQueryException($"the embedded store does not know the query node {node.GetType().Name}");
         }
@@ -424,7 +425,7 @@ internal sealed class ServiceIndex
         }
     }
 
-    private Bitset EvaluateText(TextNode node, int rows, Func<int, string> dataOfRow)
+    private Bitset EvaluateText(TextNode node, int rows, Func<int, IReadOnlyList<ulong>, bool> bannerHasPhrase)
     {
         var words = Tokenizer.WordHashes(node.Text);
         var result = new Bitset(rows);
@@ -456,7 +457,7 @@ internal sealed class ServiceIndex
         var verified = new Bitset(rows);
         foreach (var row in result.Ascending())
         {
-            if (Tokenizer.ContainsPhrase(dataOfRow(row), words))
+            if (bannerHasPhrase(row, words))
             {
                 verified.Set(row);
             }

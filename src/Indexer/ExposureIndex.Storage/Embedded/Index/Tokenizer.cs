@@ -29,13 +29,18 @@ internal static class Tokenizer
 
     /// <summary>True when the words of the phrase occur consecutively among the words of <paramref name="text"/>.</summary>
     public static bool ContainsPhrase(string text, IReadOnlyList<ulong> phrase)
+        => ContainsPhrase(text.AsSpan(), phrase, []);
+
+    /// <summary>As <see cref="ContainsPhrase(string, IReadOnlyList{ulong})"/>, tokenizing into the caller's reusable <paramref name="words"/>.</summary>
+    public static bool ContainsPhrase(ReadOnlySpan<char> text, IReadOnlyList<ulong> phrase, List<ulong> words)
     {
         if (phrase.Count == 0)
         {
             return true;
         }
 
-        var words = WordHashes(text);
+        words.Clear();
+        TextTokenizer.WordHashes(text, words);
         for (var start = 0; start + phrase.Count <= words.Count; start++)
         {
             var all = true;

@@ -15,6 +15,7 @@ internal sealed class ValueDictionary
 
     public string this[int id] => _values[id];
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int GetOrAdd(string? value)
     {
         if (string.IsNullOrEmpty(value))

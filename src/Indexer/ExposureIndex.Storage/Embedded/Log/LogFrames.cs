@@ -13,6 +13,7 @@ internal static class LogFrames
 {
     private const byte ObservationTag = (1 << 3) | 2; // LogEntry.observation = 1, length-delimited
     private const byte RecordTag = (1 << 3) | 2;      // LoggedObservation.record = 1, length-delimited
+    private const int DataField = 5;                  // ServiceRecord.data
 
     /// <summary>
     /// Serializes <paramref name="rest"/> (whose <c>Record</c> must be unset) with <paramref name="record"/> as its
@@ -57,5 +58,84 @@ internal static class LogFrames
 
         destination[i++] = (byte)value;
         return i;
+    }
+
+    /// <summary>
+    /// Finds the banner (<c>ServiceRecord.data</c>) inside an observation frame without parsing the rest: phrase
+    /// verification reads thousands of frames and needs nothing else. False when the frame is not an observation or
+    /// is not shaped as expected (the caller then parses it in full, which reports any corruption precisely).
+    /// </summary>
+    public static bool TryFindBanner(ReadOnlySpan<byte> frame, out ReadOnlySpan<byte> data)
+    {
+        data = default;
+        return TryFindField(frame, 1, out var observation)  // LogEntry.observation
+            && TryFindField(observation, 1, out var record) // LoggedObservation.record
+            && TryFindField(record, DataField, out data, absentIsEmpty: true);
+    }
+
+    /// <summary>The last occurrence of length-delimited field <paramref name="number"/> (protobuf: the last one wins).</summary>
+    private static bool TryFindField(ReadOnlySpan<byte> message, int number, out ReadOnlySpan<byte> value, bool absentIsEmpty = false)
+    {
+        value = default;
+        var found = absentIsEmpty;
+        var at = 0;
+        while (at < message.Length)
+        {
+            if (!TryReadVarint(message, ref at, out var tag) || tag >> 3 == 0)
+            {
+                return false;
+            }
+
+            switch ((int)(tag & 7))
+            {
+                case 0:
+                    if (!TryReadVarint(message, ref at, out _))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case 1:
+                    at += 8;
+                    break;
+                case 5:
+                    at += 4;
+                    break;
+                case 2:
+                    if (!TryReadVarint(message, ref at, out var length) || length > (ulong)(message.Length - at))
+                    {
+                        return false;
+                    }
+
+                    if (tag >> 3 == (ulong)number)
+                    {
+                        value = message.Slice(at, (int)length);
+                        found = true;
+                    }
+
+                    at += (int)length;
+                    break;
+                default:
+                    return false; // groups: never written by this store
+            }
+        }
+
+        return found && at == message.Length;
+    }
+
+    private static bool TryReadVarint(ReadOnlySpan<byte> source, ref int at, out ulong value)
+    {
+        value = 0;
+        for (var shift = 0; shift < 64 && at < source.Length; shift += 7)
+        {
+            var b = source[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -149,6 +149,40 @@ internal sealed class SegmentLog : IDisposable
     /// <summary>Reads and verifies the frame at <paramref name="position"/> (only positions returned by Append after Commit, or replayed).</summary>
     public byte[] Read(long position)
     {
+        byte[]? buffer = null;
+        ReadInto(position, ref buffer, exact: true);
+        return buffer!;
+    }
+
+    /// <summary>
+    /// Like <see cref="Read(long)"/>, into the caller's reusable <paramref name="scratch"/> (grown as needed): for scans
+    /// that read many frames and keep none. The span is valid until the next read into the same buffer.
+    /// </summary>
+    public ReadOnlySpan<byte> Read(long position, ref byte[]? scratch)
+    {
+        // One read usually does: header and payload together into the scratch (most frames are far smaller than it).
+        var (segment, offset) = SplitPosition(position);
+        if (scratch is { Length: > FrameHeaderSize } && !(segment == _segment && offset >= _flushedOffset))
+        {
+            var read = RandomAccess.Read(ReaderFor(segment), scratch, offset);
+            if (read >= FrameHeaderSize)
+            {
+                var length = BinaryPrimitives.ReadUInt32LittleEndian(scratch);
+                if (length <= (uint)(read - FrameHeaderSize))
+                {
+                    var payload = scratch.AsSpan(FrameHeaderSize, (int)length);
+                    VerifyCrc(scratch.AsSpan(0, FrameHeaderSize), payload, segment, offset);
+                    return payload;
+                }
+            }
+        }
+
+        var exactLength = ReadInto(position, ref scratch, exact: false);
+        return scratch.AsSpan(0, exactLength);
+    }
+
+    private int ReadInto(long position, ref byte[]? buffer, bool exact)
+    {
         var (segment, offset) = SplitPosition(position);
         if (segment == _segment && offset >= _flushedOffset)
         {
@@ -171,19 +205,28 @@ internal sealed class SegmentLog : IDisposable
             throw new StoreCorruptException($"store log segment {segment} has an impossible frame length {length} at offset {offset}");
         }
 
-        var payload = GC.AllocateUninitializedArray<byte>((int)length);
+        if (exact || buffer is null || buffer.Length < length)
+        {
+            buffer = exact ? GC.AllocateUninitializedArray<byte>((int)length) : new byte[Math.Max((int)length, Math.Max(4096, (buffer?.Length ?? 0) * 2))];
+        }
+
+        var payload = buffer.AsSpan(0, (int)length);
         if (RandomAccess.Read(handle, payload, offset + FrameHeaderSize) != length)
         {
             throw new StoreCorruptException($"store log segment {segment} is truncated at offset {offset} (payload of {length} bytes)");
         }
 
+        VerifyCrc(header, payload, segment, offset);
+        return (int)length;
+    }
+
+    private static void VerifyCrc(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, uint segment, long offset)
+    {
         var crc = Crc32C.Append(Crc32C.Compute(header[..4]), payload);
         if (crc != BinaryPrimitives.ReadUInt32LittleEndian(header[4..]))
         {
             throw new StoreCorruptException($"store log segment {segment} fails its CRC at offset {offset}");
         }
-
-        return payload;
     }
 
     public void Dispose()
