@@ -13,18 +13,11 @@ public sealed class LogFramesTests
     [MemberData(nameof(DataSizes))]
     public void WriteObservation_IsByteForByteTheGeneratedSerialization(int dataSize)
     {
-        var record = new ServiceRecord
-        {
-            Ip = "192.0.2.7",
-            Port = 443,
-            Transport = Transport.Tcp,
-            Timestamp = Timestamp.FromDateTime(new DateTime(2026, 11, 21, 10, 0, 0, DateTimeKind.Utc)),
-            Data = ByteString.CopyFrom(Enumerable.Range(0, dataSize).Select(i => (byte)('a' + (i % 26))).ToArray()),
-            Product = "nginx",
-            Version = "1.26.3",
-            Http = new HttpSection { Status = 200, Title = "Welcome \u00e9", Headers = { ["server"] = "nginx", ["x-a"] = "b" } },
-        };
-        record.Cpe23.Add("cpe:2.3:a:f5:nginx:1.26.3:*:*:*:*:*:*:*");
+        var record = Record(dataSize);
+        record.Version = "1.26.3";
+        record.Http.Title = "Welcome \u00e9";
+        record.Http.Headers.Add("server", "nginx");
+        record.Http.Headers.Add("x-a", "b");
         var rest = new LoggedObservation { RecordId = "abc", Previous = 1UL << 41, Change = ChangeKind.Changed, Replaced = 99 };
         var expected = new LogEntry { Observation = new LoggedObservation(rest) { Record = record } }.ToByteArray();
 
