@@ -132,12 +132,12 @@ internal static partial class SweepBench
         // The --rate limit, honoured over a window of a few seconds: target within 5%.
         var connectRate = Math.Max(1000, Math.Round(Median(connectRates) * 0.25 / 1000) * 1000);
         var connectLimited = await ConnectSweepAsync(plan, concurrency, cap, duration, connectRate);
-        Console.WriteLine($"rate       connect --rate {connectRate:N0}: {connectLimited:N0}/s, {(connectLimited - connectRate) / connectRate:+0.0%;-0.0%} off the limit");
+        Console.WriteLine($"rate       connect --rate {connectRate:N0}: {connectLimited:N0}/s, {SignedPercent((connectLimited - connectRate) / connectRate)} off the limit");
         if (synRates.Count > 0)
         {
             var synRate = Math.Max(1000, Math.Round(Median(synRates) * 0.4 / 1000) * 1000);
             var synLimited = (await SynSweepAsync(plan, duration, synRate)).Overall;
-            Console.WriteLine($"rate       syn --rate {synRate:N0}: {synLimited:N0}/s, {(synLimited - synRate) / synRate:+0.0%;-0.0%} off the limit");
+            Console.WriteLine($"rate       syn --rate {synRate:N0}: {synLimited:N0}/s, {SignedPercent((synLimited - synRate) / synRate)} off the limit");
         }
 
         return 0;
@@ -289,4 +289,10 @@ internal static partial class SweepBench
 
     [GeneratedRegex(@"rate:\s*([0-9.]+)-kpps")]
     private static partial Regex KppsPattern();
+
+    /// <summary>A deviation as +1.2% / -1.2%, and 0.0% when it rounds to zero (a custom format would print "-+0.0%").</summary>
+    private static string SignedPercent(double fraction)
+        => Math.Abs(fraction) < 0.0005
+            ? "0.0%"
+            : fraction.ToString("+0.0%;-0.0%", System.Globalization.CultureInfo.InvariantCulture);
 }
