@@ -41,6 +41,32 @@ public sealed class EmbeddedStoreDurabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task Ingest_AFailureInsideTheStore_AnswersEveryBatchAndStopsWrites()
+    {
+        // The Indexer validates records first; a record the store cannot process must still never leave a caller
+        // waiting: the batch fails, the store stops taking writes, and what was acknowledged before survives.
+        var ct = TestContext.Current.CancellationToken;
+        var timeout = TimeSpan.FromSeconds(30);
+        await using (var store = EmbeddedStore.Open(_directory))
+        {
+            await store.IngestAsync(ConformanceFixtures.All(), ct).WaitAsync(timeout, ct);
+            var broken = ConformanceFixtures.Record("1.1.1.1", 22, "SSH-2.0-x\r\n", "OpenSSH", "1", at: ConformanceFixtures.T0.AddDays(2));
+            broken.Ip = "not-an-address";
+
+            var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => store.IngestAsync([broken], ct).WaitAsync(timeout, ct));
+            Assert.Contains("FormatException", failure.Message, StringComparison.Ordinal);
+            Assert.Contains("restart to recover from its log", failure.Message, StringComparison.Ordinal);
+
+            var later = ConformanceFixtures.Record("2.2.2.2", 80, "HTTP/1.1 200 OK\r\n", "nginx", "1", at: ConformanceFixtures.T0.AddDays(2));
+            var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => store.IngestAsync([later], ct).WaitAsync(timeout, ct));
+            Assert.Contains("stopped", stopped.Message, StringComparison.Ordinal);
+        }
+
+        await using var reopened = EmbeddedStore.Open(_directory);
+        Assert.Equal(10, (await reopened.GetStatsAsync(ct)).Services);
+    }
+
+    [Fact]
     public async Task Open_TornTail_KeepsCommittedFramesAndDropsTheTail()
     {
         await using (var store = EmbeddedStore.Open(_directory))
