@@ -1,7 +1,10 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using ExposureIndex.Contracts.V1;
 using ExposureIndex.Crawler.Fingerprinting;
 using ExposureIndex.Crawler.Fingerprinting.Probes;
+using ExposureIndex.Grabbers;
 using static ExposureIndex.Crawler.Tests.Fingerprinting.EngineHarness;
 
 namespace ExposureIndex.Crawler.Tests.Fingerprinting;
@@ -114,14 +117,19 @@ public sealed class ServiceScannerTests
     {
         await using var server = ScriptedServer.Respond(null, _ => null);
         var settings = FastSettings(intensity: 9);
-        var result = await IdentifyAsync(Scanner(Catalog(Probes), settings), server);
+        // Counted on the scanner's side, from connect to dispose: the server notices a close only when it gets to
+        // the FIN, which under load can lag several probes behind.
+        var network = new CountingNetwork();
+        var scanner = new ServiceScanner(new ProbeMatcher(Catalog(Probes)), network, settings, TimeProvider.System);
+        var result = await IdentifyAsync(scanner, server);
 
         Assert.Null(result.Service);
         Assert.Equal(GrabOutcome.IoTimeout, result.Outcome);
         Assert.Contains("no banner and no answer", result.Error, StringComparison.Ordinal);
-        // The NULL probe's connection plus at most MaxParallelProbes others; the server sees a close only when the
-        // client's FIN arrives, so a finished probe's connection may still count while the next one opens.
-        Assert.InRange(server.MaxOpen, 1, 1 + settings.MaxParallelProbes + 1);
+        // The NULL probe's connection plus at most MaxParallelProbes others.
+        Assert.InRange(network.MaxOpen, 2, 1 + settings.MaxParallelProbes);
+        Assert.Equal(0, network.Open);
+        Assert.Equal(5, network.Connects);
         Assert.Equal(5, server.Accepted);
     }
 
@@ -214,6 +222,81 @@ public sealed class ServiceScannerTests
             Assert.Equal("Dovecot imapd", result.Fingerprint!.Product);
             // The TLS search starts at once on an sslports port: no plain probe is ever sent there.
             Assert.Equal(2, server.Accepted);
+        }
+    }
+
+    /// <summary>Real loopback sockets, counting the connections open at once (connect to dispose).</summary>
+    private sealed class CountingNetwork : IGrabNetwork
+    {
+        private int _open;
+        private int _maxOpen;
+        private int _connects;
+
+        public int Open => Volatile.Read(ref _open);
+
+        public int MaxOpen => Volatile.Read(ref _maxOpen);
+
+        public int Connects => Volatile.Read(ref _connects);
+
+        public async ValueTask<GrabConnection> ConnectAsync(GrabTarget target, GrabLimits limits, CancellationToken deadline)
+        {
+            Assert.True(IPAddress.IsLoopback(target.Address));
+            var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(target.EndPoint, deadline);
+            Interlocked.Increment(ref _connects);
+            var open = Interlocked.Increment(ref _open);
+            for (var max = Volatile.Read(ref _maxOpen); open > max; max = Volatile.Read(ref _maxOpen))
+            {
+                Interlocked.CompareExchange(ref _maxOpen, open, max);
+            }
+
+            return SocketGrabNetwork.Wrap(new ClosingStream(new NetworkStream(socket, ownsSocket: true), () => Interlocked.Decrement(ref _open)), limits, deadline);
+        }
+
+        public ValueTask<IReadOnlyList<byte[]>> ExchangeUdpAsync(GrabTarget target, ReadOnlyMemory<byte> request, GrabLimits limits, CancellationToken deadline, int maxReplies = 1)
+            => throw new NotSupportedException("TCP only");
+    }
+
+    /// <summary>A network stream that reports its (first) dispose.</summary>
+    private sealed class ClosingStream(NetworkStream inner, Action closed) : Stream
+    {
+        private int _closed;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override void Flush() => inner.Flush();
+
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && Interlocked.Exchange(ref _closed, 1) == 0)
+            {
+                inner.Dispose();
+                closed();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }
