@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace ExposureIndex.Query;
 
@@ -75,7 +76,7 @@ public static class TextTokenizer
     /// word, after the same cut to <see cref="MaxWordLength"/>), without allocating a string per word. Stores index
     /// and look up words by these hashes; computing both sides with this one function keeps them in agreement.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WordHashes(ReadOnlySpan<char> text, List<ulong> hashes)
     {
         ArgumentNullException.ThrowIfNull(hashes);

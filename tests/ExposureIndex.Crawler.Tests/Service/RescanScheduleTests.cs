@@ -59,6 +59,25 @@ public sealed class RescanScheduleTests
         => Assert.Null(Parse("0 0 30 2 *").Next(T0, null));
 
     [Theory]
+    [InlineData("500ms", 500)]
+    [InlineData("1s250ms", 1250)]
+    [InlineData("1m30s", 90_000)]
+    [InlineData("2M", 120_000)]
+    [InlineData("1h", 3_600_000)]
+    public void TryParseDuration_KnowsEveryUnit(string text, long milliseconds)
+    {
+        Assert.True(RescanSchedule.TryParseDuration(text, out var duration, out var error), error);
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
+    }
+
+    [Fact]
+    public void Interval_InMilliseconds_IsStillShorterThanAMinute()
+    {
+        Assert.False(RescanSchedule.TryParse("every 500ms", out _, out var error));
+        Assert.Contains("shorter than a minute", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("", "empty")]
     [InlineData("every 10s", "shorter than a minute")]
     [InlineData("every 5x", "unknown unit")]

@@ -241,12 +241,6 @@ internal sealed record CrawlerServiceOptions
         }
 
         var trimmed = text.Trim();
-        if (trimmed.EndsWith("ms", StringComparison.OrdinalIgnoreCase)
-            && double.TryParse(trimmed[..^2], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var milliseconds) && milliseconds > 0)
-        {
-            return TimeSpan.FromMilliseconds(milliseconds);
-        }
-
         if (RescanSchedule.TryParseDuration(trimmed, out var duration, out _)
             || TimeSpan.TryParse(trimmed, CultureInfo.InvariantCulture, out duration))
         {

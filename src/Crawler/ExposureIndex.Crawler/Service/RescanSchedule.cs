@@ -71,7 +71,7 @@ internal abstract class RescanSchedule
         return CronSchedule.TryParseCron(trimmed, out schedule, out error);
     }
 
-    /// <summary>Durations like <c>90s</c>, <c>15m</c>, <c>6h</c>, <c>1d</c> or <c>1h30m</c>.</summary>
+    /// <summary>Durations like <c>500ms</c>, <c>90s</c>, <c>15m</c>, <c>6h</c>, <c>1d</c> or <c>1h30m</c>.</summary>
     public static bool TryParseDuration(string text, out TimeSpan duration, out string error)
     {
         duration = TimeSpan.Zero;
@@ -89,12 +89,13 @@ internal abstract class RescanSchedule
 
             if (i == start || i == text.Length || i - start > 9)
             {
-                error = $"'{text}' is not a duration like 90s, 15m, 6h, 1d or 1h30m";
+                error = $"'{text}' is not a duration like 500ms, 90s, 15m, 6h, 1d or 1h30m";
                 return false;
             }
 
             var value = long.Parse(text.AsSpan(start, i - start), CultureInfo.InvariantCulture);
-            var part = char.ToLowerInvariant(text[i]) switch
+            var milliseconds = i + 1 < text.Length && char.ToLowerInvariant(text[i]) == 'm' && char.ToLowerInvariant(text[i + 1]) == 's';
+            var part = milliseconds ? TimeSpan.FromMilliseconds(value) : char.ToLowerInvariant(text[i]) switch
             {
                 's' => TimeSpan.FromSeconds(value),
                 'm' => TimeSpan.FromMinutes(value),
@@ -104,13 +105,13 @@ internal abstract class RescanSchedule
             };
             if (part is null)
             {
-                error = $"'{text}': unknown unit '{text[i]}' (use s, m, h or d)";
+                error = $"'{text}': unknown unit '{text[i]}' (use ms, s, m, h or d)";
                 return false;
             }
 
             duration += part.Value;
             any = true;
-            i++;
+            i += milliseconds ? 2 : 1;
         }
 
         if (!any || duration <= TimeSpan.Zero || duration > TimeSpan.FromDays(366))

@@ -356,13 +356,7 @@ public sealed class EmbeddedStore : IExposureStore
         var data = LogFrames.TryFindBanner(frame, out var banner)
             ? banner
             : LogEntry.Parser.ParseFrom(frame).Observation.Record.Data.Span;
-        if (t_textScratch is null || t_textScratch.Length < data.Length)
-        {
-            t_textScratch = new char[Math.Max(data.Length, 4096)];
-        }
-
-        var chars = BannerText.Decode(data, t_textScratch);
-        return Tokenizer.ContainsPhrase(t_textScratch.AsSpan(0, chars), phrase, t_wordScratch ??= new List<ulong>(256));
+        return Tokenizer.ContainsPhrase(Tokenizer.DecodeBanner(data, ref t_textScratch), phrase, t_wordScratch ??= new List<ulong>(256));
     }
 
     private IEnumerable<(long Position, LoggedObservation Observation)> WalkChain(long position)
@@ -501,7 +495,7 @@ public sealed class EmbeddedStore : IExposureStore
     }
 
     /// <summary>Decides what one record means for its service, appends what must be kept, queues index changes.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private IngestDisposition Process(ServiceRecord record)
     {
         var idNumber = RecordIdentity.ComputeValue(record);
@@ -524,7 +518,7 @@ public sealed class EmbeddedStore : IExposureStore
     /// Applies one observation to the writer state. <paramref name="position"/> is -1 on ingest (the observation is
     /// appended here, marked with the change it makes) or the frame's position during replay.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private IngestDisposition Apply(ServiceId serviceId, int index, ServiceRecord record, UInt128 idNumber, long timestamp, bool open, long position)
     {
         _observations++;
@@ -668,7 +662,7 @@ public sealed class EmbeddedStore : IExposureStore
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ApplyOps(List<IndexOp> ops)
     {
         if (ops.Count == 0)
@@ -685,7 +679,7 @@ public sealed class EmbeddedStore : IExposureStore
                 switch (op.Kind)
                 {
                     case IndexOpKind.AddRow:
-                        state.Row = _index.Add(op.Record!, op.Position, state.FirstSeen, ServiceIndex.ToMicros(op.Record!.Timestamp), state.Observations);
+                        state.Row = _index.Add(op.Record!, state.Id.Ip, op.Position, state.FirstSeen, ServiceIndex.ToMicros(op.Record!.Timestamp), state.Observations);
                         break;
                     case IndexOpKind.DeleteCurrent:
                         if (state.Row >= 0)
@@ -763,7 +757,7 @@ public sealed class EmbeddedStore : IExposureStore
         {
             var state = _states[live[i]];
             var record = LogEntry.Parser.ParseFrom(_log.Read(state.CurrentPosition)).Observation.Record;
-            newRows[i] = fresh.Add(record, state.CurrentPosition, state.FirstSeen, state.LastSeen, state.Observations);
+            newRows[i] = fresh.Add(record, state.Id.Ip, state.CurrentPosition, state.FirstSeen, state.LastSeen, state.Observations);
         }
 
         _indexLock.EnterWriteLock();

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
@@ -41,7 +43,7 @@ internal sealed class PostingIndex
     public long ArenaBytes => (long)_chunks.Count * ChunkSize * sizeof(int);
 
     /// <summary>Adds <paramref name="row"/> (greater than every row added before) for each word and each adjacent pair.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(int row, List<ulong> words)
     {
         for (var i = 0; i < words.Count; i++)
@@ -93,7 +95,7 @@ internal sealed class PostingIndex
 
     public int Frequency(ulong key) => _entries.TryGetValue(key, out var entry) ? entry.Count : 0;
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddKey(int row, ulong key)
     {
         ref var entry = ref _entries.GetOrAdd(key, out var exists);

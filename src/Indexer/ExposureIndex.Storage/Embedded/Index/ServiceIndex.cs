@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using ExposureIndex.Contracts;
 using ExposureIndex.Contracts.V1;
@@ -33,7 +34,7 @@ internal sealed class ServiceIndex
     private readonly Dictionary<UInt128, HostRows> _hosts = new();
     private readonly ChunkedArray<int> _previousRowOfHost = new();
     private readonly List<ulong> _wordScratch = new(256);
-    private char[] _charScratch = new char[4096];
+    private char[]? _charScratch;
     private readonly List<string> _manyScratch = new(16);
 
     public ServiceIndex()
@@ -66,8 +67,8 @@ internal sealed class ServiceIndex
 
     public int DistinctWords => _words.DistinctTokens;
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public int Add(ServiceRecord record, long position, long firstSeenMicros, long lastSeenMicros, uint observations)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int Add(ServiceRecord record, UInt128 ip, long position, long firstSeenMicros, long lastSeenMicros, uint observations)
     {
         var row = RowCount;
         foreach (var (field, column) in _appenders)
@@ -91,7 +92,6 @@ internal sealed class ServiceIndex
             }
         }
 
-        var ip = IpNumbers.Parse(record.Ip);
         _ip.Append(ip);
         _timestamp.Append(ToMicros(record.Timestamp));
         _firstSeen.Append(firstSeenMicros);
@@ -100,15 +100,7 @@ internal sealed class ServiceIndex
         _observations.Append(observations);
 
         _wordScratch.Clear();
-        // Decoded into a reused buffer (a banner decodes to at most one char per byte): no string per record.
-        var data = record.Data.Span;
-        if (_charScratch.Length < data.Length)
-        {
-            _charScratch = new char[Math.Max(data.Length, _charScratch.Length * 2)];
-        }
-
-        var chars = BannerText.Decode(data, _charScratch);
-        Tokenizer.WordHashes(_charScratch.AsSpan(0, chars), _wordScratch);
+        Tokenizer.WordHashes(Tokenizer.DecodeBanner(record.Data.Span, ref _charScratch), _wordScratch);
         _words.Add(row, _wordScratch);
 
         ref var host = ref CollectionsMarshal.GetValueRefOrAddDefault(_hosts, ip, out var known);

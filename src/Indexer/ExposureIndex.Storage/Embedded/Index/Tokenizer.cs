@@ -1,3 +1,4 @@
+using ExposureIndex.Contracts;
 using ExposureIndex.Query;
 
 namespace ExposureIndex.Storage.Embedded.Index;
@@ -15,6 +16,20 @@ internal static class Tokenizer
 
     public static void WordHashes(ReadOnlySpan<char> text, List<ulong> hashes)
         => TextTokenizer.WordHashes(text.Length > MaxIndexedChars ? text[..MaxIndexedChars] : text, hashes);
+
+    /// <summary>
+    /// A banner as text (<see cref="BannerText"/>'s rule), decoded into the caller's reusable <paramref name="scratch"/>
+    /// (grown as needed; a banner decodes to at most one char per byte): no string per banner on hot paths.
+    /// </summary>
+    public static ReadOnlySpan<char> DecodeBanner(ReadOnlySpan<byte> banner, ref char[]? scratch)
+    {
+        if (scratch is null || scratch.Length < banner.Length)
+        {
+            scratch = new char[Math.Max(banner.Length, Math.Max(4096, (scratch?.Length ?? 0) * 2))];
+        }
+
+        return scratch.AsSpan(0, BannerText.Decode(banner, scratch));
+    }
 
     public static List<ulong> WordHashes(string text)
     {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
@@ -20,7 +22,7 @@ internal sealed class UInt64Map<TValue>
     public long Bytes => (long)_slots.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<Slot>();
 
     /// <summary>A reference to the value of <paramref name="key"/>, added (default) when absent.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ref TValue GetOrAdd(ulong key, out bool exists)
     {
         if (key == 0)
@@ -93,7 +95,7 @@ internal sealed class UInt64Map<TValue>
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Grow()
     {
         var old = _slots;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
@@ -15,7 +17,7 @@ internal sealed class ValueDictionary
 
     public string this[int id] => _values[id];
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int GetOrAdd(string? value)
     {
         if (string.IsNullOrEmpty(value))

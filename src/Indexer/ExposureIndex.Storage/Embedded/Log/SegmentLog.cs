@@ -149,9 +149,13 @@ internal sealed class SegmentLog : IDisposable
     /// <summary>Reads and verifies the frame at <paramref name="position"/> (only positions returned by Append after Commit, or replayed).</summary>
     public byte[] Read(long position)
     {
-        byte[]? buffer = null;
-        ReadInto(position, ref buffer, exact: true);
-        return buffer!;
+        var (handle, segment, offset) = HandleFor(position);
+        Span<byte> header = stackalloc byte[FrameHeaderSize];
+        ReadExactly(handle, header, offset, segment, offset, "frame header");
+        var payload = GC.AllocateUninitializedArray<byte>(FrameLength(header, segment, offset));
+        ReadExactly(handle, payload, offset + FrameHeaderSize, segment, offset, $"payload of {payload.Length} bytes");
+        VerifyCrc(header, payload, segment, offset);
+        return payload;
     }
 
     /// <summary>
@@ -160,28 +164,35 @@ internal sealed class SegmentLog : IDisposable
     /// </summary>
     public ReadOnlySpan<byte> Read(long position, ref byte[]? scratch)
     {
-        // One read usually does: header and payload together into the scratch (most frames are far smaller than it).
-        var (segment, offset) = SplitPosition(position);
-        if (scratch is { Length: > FrameHeaderSize } && !(segment == _segment && offset >= _flushedOffset))
+        var (handle, segment, offset) = HandleFor(position);
+        scratch ??= new byte[4096];
+        // One read usually does: header and payload land in the scratch together (most frames are far smaller).
+        var read = RandomAccess.Read(handle, scratch, offset);
+        if (read < FrameHeaderSize)
         {
-            var read = RandomAccess.Read(ReaderFor(segment), scratch, offset);
-            if (read >= FrameHeaderSize)
-            {
-                var length = BinaryPrimitives.ReadUInt32LittleEndian(scratch);
-                if (length <= (uint)(read - FrameHeaderSize))
-                {
-                    var payload = scratch.AsSpan(FrameHeaderSize, (int)length);
-                    VerifyCrc(scratch.AsSpan(0, FrameHeaderSize), payload, segment, offset);
-                    return payload;
-                }
-            }
+            throw new StoreCorruptException($"store log segment {segment} is truncated at offset {offset} (frame header)");
         }
 
-        var exactLength = ReadInto(position, ref scratch, exact: false);
-        return scratch.AsSpan(0, exactLength);
+        var length = FrameLength(scratch, segment, offset);
+        var frameEnd = FrameHeaderSize + length;
+        if (frameEnd > read)
+        {
+            if (scratch.Length < frameEnd)
+            {
+                var grown = new byte[Math.Max(frameEnd, scratch.Length * 2)];
+                scratch.AsSpan(0, read).CopyTo(grown);
+                scratch = grown;
+            }
+
+            ReadExactly(handle, scratch.AsSpan(read, frameEnd - read), offset + read, segment, offset, $"payload of {length} bytes");
+        }
+
+        var payload = scratch.AsSpan(FrameHeaderSize, length);
+        VerifyCrc(scratch.AsSpan(0, FrameHeaderSize), payload, segment, offset);
+        return payload;
     }
 
-    private int ReadInto(long position, ref byte[]? buffer, bool exact)
+    private (SafeFileHandle Handle, uint Segment, long Offset) HandleFor(long position)
     {
         var (segment, offset) = SplitPosition(position);
         if (segment == _segment && offset >= _flushedOffset)
@@ -192,32 +203,26 @@ internal sealed class SegmentLog : IDisposable
             _flushedOffset = _offset;
         }
 
-        var handle = ReaderFor(segment);
-        Span<byte> header = stackalloc byte[FrameHeaderSize];
-        if (RandomAccess.Read(handle, header, offset) != FrameHeaderSize)
-        {
-            throw new StoreCorruptException($"store log segment {segment} is truncated at offset {offset} (frame header)");
-        }
+        return (ReaderFor(segment), segment, offset);
+    }
 
+    private static int FrameLength(ReadOnlySpan<byte> header, uint segment, long offset)
+    {
         var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
         if (length > MaxPayload)
         {
             throw new StoreCorruptException($"store log segment {segment} has an impossible frame length {length} at offset {offset}");
         }
 
-        if (exact || buffer is null || buffer.Length < length)
-        {
-            buffer = exact ? GC.AllocateUninitializedArray<byte>((int)length) : new byte[Math.Max((int)length, Math.Max(4096, (buffer?.Length ?? 0) * 2))];
-        }
-
-        var payload = buffer.AsSpan(0, (int)length);
-        if (RandomAccess.Read(handle, payload, offset + FrameHeaderSize) != length)
-        {
-            throw new StoreCorruptException($"store log segment {segment} is truncated at offset {offset} (payload of {length} bytes)");
-        }
-
-        VerifyCrc(header, payload, segment, offset);
         return (int)length;
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long at, uint segment, long frameOffset, string what)
+    {
+        if (RandomAccess.Read(handle, destination, at) != destination.Length)
+        {
+            throw new StoreCorruptException($"store log segment {segment} is truncated at offset {frameOffset} ({what})");
+        }
     }
 
     private static void VerifyCrc(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, uint segment, long offset)
