@@ -23,8 +23,10 @@ public sealed class PostingIndexTests
             var count = random.Next(1, 12);
             for (var i = 0; i < count; i++)
             {
-                // A skewed vocabulary: some words in most rows (long chains of 256-blocks), many rare ones.
-                words.Add(random.Next(4) == 0 ? (ulong)random.Next(5) + 1 : (ulong)random.Next(3_000) + 100);
+                // A skewed vocabulary: some words in most rows (long chains of 256-blocks), many rare ones, and now
+                // and then key 0 (the map's empty-slot marker, kept aside).
+                var pick = random.Next(100);
+                words.Add(pick == 0 ? 0UL : pick < 25 ? (ulong)random.Next(5) + 1 : (ulong)random.Next(3_000) + 100);
             }
 
             index.Add(row, words);
@@ -50,7 +52,24 @@ public sealed class PostingIndexTests
 
     [Fact]
     public void Constructor_RejectsChunksSmallerThanTheLargestBlock()
-        => Assert.Throws<ArgumentOutOfRangeException>(() => new PostingIndex(8));
+        => Assert.Throws<ArgumentOutOfRangeException>(() => new PostingIndex(7));
+
+    [Fact]
+    public void Add_RowsBeyondTheQueryLength_AreLeftOut()
+    {
+        // Queries evaluate over the rows that existed when they began; lists are walked newest block first.
+        var index = new PostingIndex();
+        for (var row = 0; row < 1_000; row++)
+        {
+            index.Add(row, [42UL]);
+        }
+
+        var result = new Bitset(300);
+        index.Collect(42UL, result);
+        Assert.Equal(Enumerable.Range(0, 300), result.Descending().Reverse());
+        Assert.Equal(1_000, index.Frequency(42UL));
+        Assert.Equal(0, index.Frequency(43UL));
+    }
 
     private static void Record(Dictionary<ulong, List<int>> oracle, ulong key, int row)
     {

@@ -1,25 +1,36 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace ExposureIndex.Storage.Embedded.Index;
 
 /// <summary>
 /// An inverted index from word (and adjacent word pair) hash to the rows containing it. Rows only ever grow, so
 /// each posting list is an append-only sorted sequence.
-/// <para>Memory layout is chosen for the garbage collector: posting lists live in a few large int arenas as chains
-/// of blocks (sizes 4, 8, ..., 256), and the map holds plain structs, so millions of lists add no objects for the
-/// GC to trace. A word seen once keeps its row inline in the map (most banner words are rare: ETags, ids).</para>
+/// <para>Memory layout is chosen for the garbage collector and the cache: posting lists live in a few large int
+/// arenas as chains of blocks (4, 8, ..., 256 ints: a two-int header, then rows), each block linking back to the
+/// one before it, and the map holds 16-byte slots (key, then either the one row of a word seen once, or the
+/// count and the address of the newest block). Millions of lists add no objects for the GC to trace, and four
+/// slots share a cache line.</para>
+/// <para>The table and the arena are far larger than any cache, so nearly every key of a banner is a cache miss.
+/// <see cref="Add"/> therefore works in passes over all the banner's keys: start every slot load, then find the
+/// slots and start every block load, then append. The misses overlap instead of following one another.</para>
 /// </summary>
 internal sealed class PostingIndex
 {
     private const int DefaultChunkShift = 20;
-    private const int Header = 3; // next block address (lo, hi), used count; capacity follows from the size class
-    private const int MaxBlock = 256;
+    private const int Header = 2; // the previous block's address (0: none), then used | size class << 16
+    private const int MinSizeClass = 2; // 4 ints
+    private const int MaxSizeClass = 8; // 256 ints
+    private const int AddressUnitShift = 2; // block addresses count 4-int units: a uint reaches 64 GiB of arena
 
     private readonly UInt64Map<Entry> _entries = new();
     private readonly List<int[]> _chunks = [];
     private readonly int ChunkShift;
     private readonly int ChunkSize;
-    private long _top;
+    private long _top = 1 << AddressUnitShift; // address 0 means "no block"
+    private ulong[] _keys = new ulong[256];
+    private int[] _slots = new int[256];
+    private bool[] _existed = new bool[256];
 
     public PostingIndex()
         : this(DefaultChunkShift)
@@ -29,11 +40,10 @@ internal sealed class PostingIndex
     /// <summary>Arena chunks of 2^<paramref name="chunkShift"/> ints (tests use small chunks to cross many boundaries).</summary>
     internal PostingIndex(int chunkShift)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(1 << chunkShift, Header + MaxBlock, nameof(chunkShift));
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkShift, MaxSizeClass, nameof(chunkShift));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(chunkShift, 30);
         ChunkShift = chunkShift;
         ChunkSize = 1 << chunkShift;
-        _top = -ChunkSize;
     }
 
     public int DistinctTokens => _entries.Count;
@@ -42,17 +52,66 @@ internal sealed class PostingIndex
 
     public long ArenaBytes => (long)_chunks.Count * ChunkSize * sizeof(int);
 
+    public long TableBytes => _entries.Bytes;
+
     /// <summary>Adds <paramref name="row"/> (greater than every row added before) for each word and each adjacent pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Add(int row, List<ulong> words)
     {
-        for (var i = 0; i < words.Count; i++)
+        if (words.Count == 0)
         {
-            AddKey(row, words[i]);
-            if (i > 0)
+            return;
+        }
+
+        var count = (2 * words.Count) - 1;
+        if (_keys.Length < count)
+        {
+            var size = Math.Max(count, _keys.Length * 2);
+            _keys = new ulong[size];
+            _slots = new int[size];
+            _existed = new bool[size];
+        }
+
+        var keys = _keys.AsSpan(0, count);
+        keys[0] = words[0];
+        for (int i = 1, k = 1; i < words.Count; i++)
+        {
+            keys[k++] = Tokenizer.Bigram(words[i - 1], words[i]);
+            keys[k++] = words[i];
+        }
+
+        // Pass 1: start loading every key's slot. No slot moves until this banner is done.
+        _entries.Reserve(count);
+        foreach (var key in keys)
+        {
+            _entries.Prefetch(key);
+        }
+
+        // Pass 2: find (or claim) the slots, and start loading the newest block of every list that has one.
+        var slots = _slots.AsSpan(0, count);
+        var existed = _existed.AsSpan(0, count);
+        for (var k = 0; k < keys.Length; k++)
+        {
+            if (keys[k] == 0)
             {
-                AddKey(row, Tokenizer.Bigram(words[i - 1], words[i]));
+                slots[k] = -1;
+                _entries.GetOrAddZero(out existed[k]);
+                continue;
             }
+
+            slots[k] = _entries.SlotOf(keys[k], out existed[k]);
+            var tail = _entries.ValueAt(slots[k]).Tail;
+            if (existed[k] && tail != 0)
+            {
+                PrefetchBlock(tail);
+            }
+        }
+
+        // Pass 3: append, in key order (a key seen twice in this banner was claimed by its first occurrence).
+        for (var k = 0; k < keys.Length; k++)
+        {
+            ref var entry = ref slots[k] < 0 ? ref _entries.GetOrAddZero(out _) : ref _entries.ValueAt(slots[k]);
+            AddRow(ref entry, existed[k], row);
         }
     }
 
@@ -64,116 +123,146 @@ internal sealed class PostingIndex
             return;
         }
 
-        if (entry.Count == 1)
+        if (entry.Tail == 0)
         {
-            if (entry.Last < result.Length)
+            if (entry.RowOrCount < result.Length)
             {
-                result.Set(entry.Last);
+                result.Set(entry.RowOrCount);
             }
 
             return;
         }
 
-        for (var block = entry.Head; block >= 0;)
+        // Newest block first; rows beyond the result's length (added after the query began) are skipped.
+        for (var block = entry.Tail; block != 0;)
         {
-            var (chunk, offset) = Split(block);
-            var used = chunk[offset + 2];
-            for (var i = 0; i < used; i++)
+            var (chunk, offset) = Locate(block);
+            var used = chunk[offset + 1] & 0xFFFF;
+            var rows = chunk.AsSpan(offset + Header, used);
+            foreach (var row in rows)
             {
-                var row = chunk[offset + Header + i];
-                if (row >= result.Length)
+                if (row < result.Length)
                 {
-                    return;
+                    result.Set(row);
                 }
-
-                result.Set(row);
             }
 
-            block = ((long)chunk[offset + 1] << 32) | (uint)chunk[offset];
+            block = (uint)chunk[offset];
         }
     }
 
-    public int Frequency(ulong key) => _entries.TryGetValue(key, out var entry) ? entry.Count : 0;
+    public int Frequency(ulong key) => !_entries.TryGetValue(key, out var entry) ? 0 : entry.Tail == 0 ? 1 : entry.RowOrCount;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddKey(int row, ulong key)
+    private void AddRow(ref Entry entry, bool existed, int row)
     {
-        ref var entry = ref _entries.GetOrAdd(key, out var exists);
-        if (!exists)
+        if (!existed)
         {
-            entry = new Entry { Count = 1, Last = row, Head = -1, Tail = -1, TailCapacity = 0 };
+            entry = new Entry { RowOrCount = row, Tail = 0 };
             PostingCount++;
             return;
         }
 
-        if (entry.Last == row)
+        if (entry.Tail == 0)
         {
-            return; // the same word twice in one document
-        }
+            if (entry.RowOrCount == row)
+            {
+                return; // the same word twice in one document
+            }
 
-        if (entry.Count == 1)
-        {
             // Second occurrence: the inline row moves into a first block.
-            entry.Head = entry.Tail = Allocate(4);
-            entry.TailCapacity = 4;
-            Append(entry.Tail, entry.Last);
+            var first = Allocate(MinSizeClass, previous: 0);
+            var (chunk, offset) = Locate(first);
+            chunk[offset + Header] = entry.RowOrCount;
+            chunk[offset + Header + 1] = row;
+            chunk[offset + 1] = 2 | (MinSizeClass << 16);
+            entry = new Entry { RowOrCount = 2, Tail = first };
+            PostingCount++;
+            return;
         }
 
-        var (chunk, offset) = Split(entry.Tail);
-        if (chunk[offset + 2] == entry.TailCapacity)
+        var (tailChunk, tailOffset) = Locate(entry.Tail);
+        var header = tailChunk[tailOffset + 1];
+        var used = header & 0xFFFF;
+        if (tailChunk[tailOffset + Header + used - 1] == row)
         {
-            var capacity = Math.Min(MaxBlock, entry.TailCapacity * 2);
-            var next = Allocate(capacity);
-            chunk[offset] = (int)next;
-            chunk[offset + 1] = (int)(next >> 32);
-            entry.Tail = next;
-            entry.TailCapacity = capacity;
+            return;
         }
 
-        Append(entry.Tail, row);
-        entry.Last = row;
-        entry.Count++;
+        var sizeClass = header >> 16;
+        if (used == (1 << sizeClass) - Header)
+        {
+            var next = Allocate(Math.Min(MaxSizeClass, sizeClass + 1), previous: entry.Tail);
+            var (chunk, offset) = Locate(next);
+            chunk[offset + Header] = row;
+            chunk[offset + 1]++;
+            entry.Tail = next;
+        }
+        else
+        {
+            tailChunk[tailOffset + Header + used] = row;
+            tailChunk[tailOffset + 1] = header + 1;
+        }
+
+        entry.RowOrCount++;
         PostingCount++;
     }
 
-    private void Append(long block, int row)
+    /// <summary>A new empty block of 2^<paramref name="sizeClass"/> ints linking back to <paramref name="previous"/>.</summary>
+    private uint Allocate(int sizeClass, uint previous)
     {
-        var (chunk, offset) = Split(block);
-        chunk[offset + Header + chunk[offset + 2]] = row;
-        chunk[offset + 2]++;
-    }
-
-    private long Allocate(int capacity)
-    {
-        var size = Header + capacity;
+        var size = 1 << sizeClass;
         var chunkIndex = (int)(_top >> ChunkShift);
         var offset = (int)(_top & (ChunkSize - 1));
-        // A new chunk when the block does not fit, or when the last block ended exactly at its chunk's end
-        // (then _top already addresses the next chunk, which does not exist yet).
-        if (_top < 0 || offset + size > ChunkSize || chunkIndex >= _chunks.Count)
+        if (offset + size > ChunkSize)
         {
-            _chunks.Add(new int[ChunkSize]);
-            chunkIndex = _chunks.Count - 1;
+            chunkIndex++;
             offset = 0;
         }
 
-        var address = ((long)chunkIndex << ChunkShift) | (uint)offset;
+        // A block may start a chunk that does not exist yet (also when the last block ended exactly at its chunk's end).
+        while (chunkIndex >= _chunks.Count)
+        {
+            _chunks.Add(new int[ChunkSize]);
+        }
+
+        var start = ((long)chunkIndex << ChunkShift) + offset;
+        if ((start >> AddressUnitShift) > uint.MaxValue)
+        {
+            throw new InvalidOperationException("the word index arena is full (64 GiB of posting lists)");
+        }
+
         var chunk = _chunks[chunkIndex];
-        chunk[offset] = -1;
-        chunk[offset + 1] = -1;
-        chunk[offset + 2] = 0;
-        _top = address + size;
-        return address;
+        chunk[offset] = (int)previous;
+        chunk[offset + 1] = sizeClass << 16;
+        _top = start + size;
+        return (uint)(start >> AddressUnitShift);
     }
 
-    private (int[] Chunk, int Offset) Split(long address) => (_chunks[(int)(address >> ChunkShift)], (int)(address & (ChunkSize - 1)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private (int[] Chunk, int Offset) Locate(uint address)
+    {
+        var at = (long)address << AddressUnitShift;
+        return (_chunks[(int)(at >> ChunkShift)], (int)(at & (ChunkSize - 1)));
+    }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe void PrefetchBlock(uint address)
+    {
+        if (Sse.IsSupported)
+        {
+            var (chunk, offset) = Locate(address);
+            Sse.Prefetch0(Unsafe.AsPointer(ref chunk[offset]));
+        }
+    }
+
+    /// <summary>
+    /// A word seen once: <see cref="Tail"/> is 0 and <see cref="RowOrCount"/> is its row. Otherwise
+    /// <see cref="RowOrCount"/> is the number of rows and <see cref="Tail"/> the address of the newest block.
+    /// </summary>
     private struct Entry
     {
-        public int Count;
-        public int Last;
-        public long Head;
-        public long Tail;
-        public int TailCapacity;
+        public int RowOrCount;
+        public uint Tail;
     }
 }
