@@ -21,7 +21,11 @@ internal sealed class ServiceIndex
     private readonly Dictionary<string, MultiDictColumn> _multis = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IntColumn> _integers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, BoolColumn> _booleans = new(StringComparer.Ordinal);
-    private readonly List<(DocumentField Field, object Column)> _appenders = [];
+    // The columns with their extractors, one array per kind: the ingest loop makes no type tests.
+    private readonly (Func<ServiceRecord, string?> Read, DictColumn Column)[] _keywordAppenders;
+    private readonly (Action<ServiceRecord, List<string>> Read, MultiDictColumn Column)[] _multiAppenders;
+    private readonly (Func<ServiceRecord, int?> Read, IntColumn Column)[] _integerAppenders;
+    private readonly (Func<ServiceRecord, bool> Read, BoolColumn Column)[] _booleanAppenders;
     private readonly IpColumn _ip = new();
     private readonly LongColumn _timestamp = new();
     private readonly LongColumn _firstSeen = new();
@@ -39,21 +43,33 @@ internal sealed class ServiceIndex
 
     public ServiceIndex()
     {
+        List<(Func<ServiceRecord, string?>, DictColumn)> keywords = [];
+        List<(Action<ServiceRecord, List<string>>, MultiDictColumn)> multis = [];
+        List<(Func<ServiceRecord, int?>, IntColumn)> integers = [];
+        List<(Func<ServiceRecord, bool>, BoolColumn)> booleans = [];
         foreach (var field in DocumentFields.All)
         {
-            object? column = field.Kind switch
+            switch (field.Kind)
             {
-                StoreFieldKind.Keyword or StoreFieldKind.Text => _keywords[field.Name] = new DictColumn(),
-                StoreFieldKind.MultiKeyword => _multis[field.Name] = new MultiDictColumn(),
-                StoreFieldKind.Integer => _integers[field.Name] = new IntColumn(),
-                StoreFieldKind.Boolean => _booleans[field.Name] = new BoolColumn(),
-                _ => null,
-            };
-            if (column is not null)
-            {
-                _appenders.Add((field, column));
+                case StoreFieldKind.Keyword or StoreFieldKind.Text:
+                    keywords.Add((field.Text!, _keywords[field.Name] = new DictColumn()));
+                    break;
+                case StoreFieldKind.MultiKeyword:
+                    multis.Add((field.Many!, _multis[field.Name] = new MultiDictColumn()));
+                    break;
+                case StoreFieldKind.Integer:
+                    integers.Add((field.Integer!, _integers[field.Name] = new IntColumn()));
+                    break;
+                case StoreFieldKind.Boolean:
+                    booleans.Add((field.Boolean!, _booleans[field.Name] = new BoolColumn()));
+                    break;
             }
         }
+
+        _keywordAppenders = [.. keywords];
+        _multiAppenders = [.. multis];
+        _integerAppenders = [.. integers];
+        _booleanAppenders = [.. booleans];
     }
 
     /// <summary>Rows ever added (live and tombstoned).</summary>
@@ -71,25 +87,26 @@ internal sealed class ServiceIndex
     public int Add(ServiceRecord record, UInt128 ip, long position, long firstSeenMicros, long lastSeenMicros, uint observations)
     {
         var row = RowCount;
-        foreach (var (field, column) in _appenders)
+        foreach (var (read, column) in _keywordAppenders)
         {
-            switch (column)
-            {
-                case DictColumn dict:
-                    dict.Append(field.Text!(record));
-                    break;
-                case MultiDictColumn multi:
-                    _manyScratch.Clear();
-                    field.Many!(record, _manyScratch);
-                    multi.Append(_manyScratch);
-                    break;
-                case IntColumn integer:
-                    integer.Append(field.Integer!(record));
-                    break;
-                case BoolColumn boolean:
-                    boolean.Append(field.Boolean!(record));
-                    break;
-            }
+            column.Append(read(record));
+        }
+
+        foreach (var (read, column) in _multiAppenders)
+        {
+            _manyScratch.Clear();
+            read(record, _manyScratch);
+            column.Append(_manyScratch);
+        }
+
+        foreach (var (read, column) in _integerAppenders)
+        {
+            column.Append(read(record));
+        }
+
+        foreach (var (read, column) in _booleanAppenders)
+        {
+            column.Append(read(record));
         }
 
         _ip.Append(ip);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace ExposureIndex.Storage.Embedded.Index;
 
@@ -10,7 +11,11 @@ namespace ExposureIndex.Storage.Embedded.Index;
 internal sealed class ValueDictionary
 {
     private readonly Dictionary<string, int> _exact = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, List<int>> _folded = new(StringComparer.OrdinalIgnoreCase);
+    // Case-insensitive lookups without a list per value: the newest id of each folded form, and per id the next
+    // older id of the same folded form (0 ends the chain). High-cardinality fields (fingerprints, hostnames) add a
+    // value with nearly every row, so a new value costs two dictionary entries and nothing else.
+    private readonly Dictionary<string, int> _newestFolded = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<int> _olderFolded = [0];
     private readonly List<string> _values = [string.Empty];
 
     public int Count => _values.Count;
@@ -25,27 +30,34 @@ internal sealed class ValueDictionary
             return 0;
         }
 
-        if (_exact.TryGetValue(value, out var id))
+        ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(_exact, value, out var exists);
+        if (exists)
         {
             return id;
         }
 
         id = _values.Count;
         _values.Add(value);
-        _exact[value] = id;
-        if (!_folded.TryGetValue(value, out var ids))
-        {
-            ids = new List<int>(1);
-            _folded[value] = ids;
-        }
-
-        ids.Add(id);
+        ref var newest = ref CollectionsMarshal.GetValueRefOrAddDefault(_newestFolded, value, out _);
+        _olderFolded.Add(newest);
+        newest = id;
         return id;
     }
 
     /// <summary>Ids of every stored casing of <paramref name="value"/>.</summary>
     public IReadOnlyList<int> FindIgnoreCase(string value)
-        => _folded.TryGetValue(value, out var ids) ? ids : [];
+    {
+        var ids = new List<int>(1);
+        if (_newestFolded.TryGetValue(value, out var id))
+        {
+            for (; id != 0; id = _olderFolded[id])
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
+    }
 
     public bool TryFindExact(string value, out int id) => _exact.TryGetValue(value, out id);
 
