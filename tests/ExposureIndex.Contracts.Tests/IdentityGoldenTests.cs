@@ -24,6 +24,47 @@ public sealed class IdentityGoldenTests
     public void RecordIdentity_FixedRecord_HasThePinnedValue()
         => Assert.Equal("c0bd2897314d02622cdc8d356679302c", RecordIdentity.Compute(Sample()));
 
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(600, 70_000)] // a head too large for the stack buffer, and a large banner
+    [InlineData(9, 1)]
+    public void RecordIdentity_AgreesWithTheDocumentedLayoutHashedInOneGo(int scannerLength, int dataLength)
+    {
+        var record = Sample();
+        record.Scanner = new string('s', scannerLength);
+        record.Data = ByteString.CopyFrom([.. Enumerable.Range(0, dataLength).Select(i => (byte)(i * 7))]);
+        var layout = new List<byte>();
+        void Int(long value, int bytes)
+        {
+            for (var b = bytes - 1; b >= 0; b--)
+            {
+                layout.Add((byte)(value >> (8 * b)));
+            }
+        }
+
+        void Text(string value)
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(value);
+            Int(utf8.Length, 4);
+            layout.AddRange(utf8);
+        }
+
+        Text(record.Ip);
+        Int(record.Port, 4);
+        Int((int)record.Transport, 4);
+        Int(record.Timestamp.Seconds, 8);
+        Int(record.Timestamp.Nanos, 4);
+        Int((int)record.Source, 4);
+        Text(record.Scanner);
+        Int(record.Data.Length, 4);
+        layout.AddRange(record.Data.ToByteArray());
+        var expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData([.. layout])[..16]);
+
+        // Twice: the per-thread hash must come back clean after each identity.
+        Assert.Equal(expected, RecordIdentity.Compute(record));
+        Assert.Equal(expected, RecordIdentity.Compute(record));
+    }
+
     [Fact]
     public void RecordIdentity_EnrichmentDoesNotChangeIt()
     {

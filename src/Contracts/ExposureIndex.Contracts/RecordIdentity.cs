@@ -23,40 +23,48 @@ public static class RecordIdentity
     public static UInt128 ComputeValue(ServiceRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var ipBytes = Encoding.UTF8.GetMaxByteCount(record.Ip.Length);
-        var scannerBytes = Encoding.UTF8.GetMaxByteCount(record.Scanner.Length);
-        var size = 4 + ipBytes + 4 + 4 + 8 + 4 + 4 + 4 + scannerBytes + 4 + record.Data.Length;
-        var rented = ArrayPool<byte>.Shared.Rent(size);
+
+        // Everything before the data goes through one small buffer; the data is hashed where it lies. The hash
+        // object is per thread and reset by each digest, so no native hash context is made per record.
+        var headSize = 4 + Encoding.UTF8.GetMaxByteCount(record.Ip.Length) + 4 + 4 + 8 + 4 + 4 + 4 + Encoding.UTF8.GetMaxByteCount(record.Scanner.Length) + 4;
+        byte[]? rented = null;
+        var head = headSize <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(headSize));
         try
         {
-            var span = rented.AsSpan();
             var at = 0;
-            at += WriteString(span[at..], record.Ip);
-            BinaryPrimitives.WriteUInt32BigEndian(span[at..], record.Port);
+            at += WriteString(head[at..], record.Ip);
+            BinaryPrimitives.WriteUInt32BigEndian(head[at..], record.Port);
             at += 4;
-            BinaryPrimitives.WriteInt32BigEndian(span[at..], (int)record.Transport);
+            BinaryPrimitives.WriteInt32BigEndian(head[at..], (int)record.Transport);
             at += 4;
-            BinaryPrimitives.WriteInt64BigEndian(span[at..], record.Timestamp?.Seconds ?? 0);
+            BinaryPrimitives.WriteInt64BigEndian(head[at..], record.Timestamp?.Seconds ?? 0);
             at += 8;
-            BinaryPrimitives.WriteInt32BigEndian(span[at..], record.Timestamp?.Nanos ?? 0);
+            BinaryPrimitives.WriteInt32BigEndian(head[at..], record.Timestamp?.Nanos ?? 0);
             at += 4;
-            BinaryPrimitives.WriteInt32BigEndian(span[at..], (int)record.Source);
+            BinaryPrimitives.WriteInt32BigEndian(head[at..], (int)record.Source);
             at += 4;
-            at += WriteString(span[at..], record.Scanner);
-            BinaryPrimitives.WriteInt32BigEndian(span[at..], record.Data.Length);
+            at += WriteString(head[at..], record.Scanner);
+            BinaryPrimitives.WriteInt32BigEndian(head[at..], record.Data.Length);
             at += 4;
-            record.Data.Span.CopyTo(span[at..]);
-            at += record.Data.Length;
 
+            var sha = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            sha.AppendData(head[..at]);
+            sha.AppendData(record.Data.Span);
             Span<byte> digest = stackalloc byte[32];
-            SHA256.HashData(span[..at], digest);
+            sha.GetHashAndReset(digest);
             return BinaryPrimitives.ReadUInt128BigEndian(digest);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
+
+    [ThreadStatic]
+    private static IncrementalHash? t_sha256;
 
     public static string ToText(UInt128 identity)
     {

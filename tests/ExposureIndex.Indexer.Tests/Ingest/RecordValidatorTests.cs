@@ -28,6 +28,11 @@ public sealed class RecordValidatorTests
     [InlineData("1.2.3", "is not an IPv4 or IPv6 address")]
     [InlineData("010.1.1.1", "is not an IPv4 or IPv6 address")]
     [InlineData("example.com", "is not an IPv4 or IPv6 address")]
+    [InlineData("1.2.3.4.5", "is not an IPv4 or IPv6 address")]
+    [InlineData("1..2.3", "is not an IPv4 or IPv6 address")]
+    [InlineData("1.2.3.4 ", "is not an IPv4 or IPv6 address")]
+    [InlineData("256.0.0.1", "is not an IPv4 or IPv6 address")]
+    [InlineData("1.2.3.0400", "is not an IPv4 or IPv6 address")]
     public void Validate_BadIp_RejectsWithReason(string ip, string reason)
     {
         var rejection = _validator.Validate(Records.Valid(ip: ip), 3);
@@ -36,6 +41,18 @@ public sealed class RecordValidatorTests
         Assert.Equal("ip", rejection.Field);
         Assert.Equal(3u, rejection.Index);
         Assert.Contains(reason, rejection.Reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("1.2.3.4")]
+    [InlineData("0.0.0.0")]
+    [InlineData("255.255.255.255")]
+    [InlineData("192.0.2.10")]
+    public void Validate_CanonicalDottedQuad_PassesUnchanged(string ip)
+    {
+        var record = Records.Valid(ip: ip);
+        Assert.Null(_validator.Validate(record, 0));
+        Assert.Same(ip, record.Ip);
     }
 
     [Theory]

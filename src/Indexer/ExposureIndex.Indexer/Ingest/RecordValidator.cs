@@ -56,7 +56,10 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
             return Reject(RejectionCode.InvalidIp, "ip", "ip is empty");
         }
 
-        if (record.Ip.Length > 64 || !IPAddress.TryParse(record.Ip, out var address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || !IsPlainAddressText(record.Ip))
+        // The usual record carries a strict dotted quad, which is already canonical: no parse into an IPAddress.
+        IPAddress? address = null;
+        if (!IsDottedQuad(record.Ip)
+            && (record.Ip.Length > 64 || !IPAddress.TryParse(record.Ip, out address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || !IsPlainAddressText(record.Ip)))
         {
             return Reject(RejectionCode.InvalidIp, "ip", $"ip '{Printable(record.Ip)}' is not an IPv4 or IPv6 address");
         }
@@ -106,6 +109,11 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
             }
         }
 
+        if (address is null)
+        {
+            return null;
+        }
+
         // Canonical text form, so that "::ffff:1.2.3.4" and "1.2.3.4" are one host.
         if (address.IsIPv4MappedToIPv6)
         {
@@ -127,12 +135,15 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
         return null;
     }
 
-    private static bool IsPlainAddressText(string text)
+    // IPAddress.TryParse accepts "1", "1.2" and "010.1.1.1" (inet_aton forms); records must spell addresses out.
+    private static bool IsPlainAddressText(string text) => text.Contains(':', StringComparison.Ordinal) || IsDottedQuad(text);
+
+    /// <summary>Four decimal parts of 1-3 digits, each at most 255, without leading zeros: IPv4 in its canonical text.</summary>
+    private static bool IsDottedQuad(string text)
     {
-        // IPAddress.TryParse accepts "1", "1.2" and "010.1.1.1" (inet_aton forms); records must spell addresses out.
-        if (text.Contains(':', StringComparison.Ordinal))
+        if (text.Length is < 7 or > 15)
         {
-            return true;
+            return false;
         }
 
         var parts = 0;

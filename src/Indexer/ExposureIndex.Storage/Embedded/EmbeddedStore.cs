@@ -501,7 +501,7 @@ public sealed class EmbeddedStore : IExposureStore
         var idNumber = RecordIdentity.ComputeValue(record);
         var serviceId = ServiceId.Of(record);
         var timestamp = ServiceIndex.ToMicros(record.Timestamp);
-        var exists = _stateIndex.TryGetValue(serviceId, out var index);
+        var index = StateIndexOf(serviceId, out var exists);
         if (exists)
         {
             ref var state = ref _states.At(index);
@@ -512,6 +512,21 @@ public sealed class EmbeddedStore : IExposureStore
         }
 
         return Apply(serviceId, exists ? index : -1, record, idNumber, timestamp, IsOpen(record.Outcome), position: -1);
+    }
+
+    /// <summary>
+    /// The state of <paramref name="serviceId"/>; when it has none, the one <see cref="Apply"/> is about to add
+    /// (<c>_states.Count</c>) is entered for it now, so a new service costs one lookup rather than two.
+    /// </summary>
+    private int StateIndexOf(ServiceId serviceId, out bool exists)
+    {
+        ref var index = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_stateIndex, serviceId, out exists);
+        if (!exists)
+        {
+            index = _states.Count;
+        }
+
+        return index;
     }
 
     /// <summary>
@@ -543,8 +558,7 @@ public sealed class EmbeddedStore : IExposureStore
                 EverLive = open,
                 PreviousOfHost = hostKnown ? host : -1,
             });
-            host = index;
-            _stateIndex[serviceId] = index;
+            host = index; // _stateIndex already points here (StateIndexOf)
             if (open)
             {
                 _pendingOps.Add(IndexOp.AddRow(index, record, position));
@@ -641,11 +655,12 @@ public sealed class EmbeddedStore : IExposureStore
             {
                 var record = entry.Observation.Record;
                 var serviceId = ServiceId.Of(record);
-                var known = _stateIndex.TryGetValue(serviceId, out var stateIndex);
                 if (!RecordIdentity.TryParse(entry.Observation.RecordId, out var idNumber))
                 {
                     throw new StoreCorruptException($"store log observation at position {position} has a malformed record id '{entry.Observation.RecordId}'");
                 }
+
+                var stateIndex = StateIndexOf(serviceId, out var known);
                 Apply(serviceId, known ? stateIndex : -1, record, idNumber, ServiceIndex.ToMicros(record.Timestamp), IsOpen(record.Outcome), position);
                 if (_pendingOps.Count >= 100_000)
                 {
@@ -825,6 +840,15 @@ public sealed class EmbeddedStore : IExposureStore
 /// <summary>ip:port/transport as a compact value (no string per service).</summary>
 internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Transport)
 {
+    // Millions of these key the writer's map: one multiply-mix instead of the record's per-field comparer calls.
+    public bool Equals(ServiceId other) => Ip == other.Ip && Port == other.Port && Transport == other.Transport;
+
+    public override int GetHashCode()
+    {
+        var mixed = ((ulong)Ip ^ (ulong)(Ip >> 64) ^ ((ulong)Port << 40) ^ ((ulong)Transport << 56)) * 0x9E3779B97F4A7C15UL;
+        return (int)(mixed >> 32);
+    }
+
     public static ServiceId Of(ServiceRecord record)
         => new(IpNumbers.Parse(record.Ip), (ushort)record.Port, record.Transport);
 
