@@ -24,4 +24,25 @@ public sealed class ValueDictionaryTests
         Assert.False(values.TryFindExact("nGiNx", out _));
         Assert.Equal("Nginx", values[mixed]);
     }
+
+    [Fact]
+    public void FindIgnoreCase_AgreesWithOrdinalIgnoreCaseComparison_ForPlainMixedAndNonAsciiValues()
+    {
+        // Plain (lower-case ASCII) values are found through the exact map, others through the folded chain; both
+        // must give what a brute-force OrdinalIgnoreCase comparison gives, including non-ASCII letters that fold
+        // to ASCII ones (dotless i, long s, Kelvin sign).
+        string[] stored = ["size", "SIZE", "Size", "istanbul", "\u0131stanbul", "ISTANBUL", "kelvin", "\u212Aelvin", "caf\u00e9", "CAF\u00c9", "www.example.com", "WWW.example.COM", "\u017Fize"];
+        string[] queries = ["size", "SiZe", "\u017Fize", "\u017FIZE", "istanbul", "\u0131STANBUL", "\u0130stanbul", "KELVIN", "\u212Aelvin", "caf\u00c9", "CAFE", "www.EXAMPLE.com", "absent", "\u00e9"];
+        var values = new ValueDictionary();
+        foreach (var value in stored)
+        {
+            values.GetOrAdd(value);
+        }
+
+        foreach (var query in queries)
+        {
+            var expected = Enumerable.Range(1, values.Count - 1).Where(id => string.Equals(values[id], query, StringComparison.OrdinalIgnoreCase)).ToList();
+            Assert.Equal(expected, values.FindIgnoreCase(query).Order().ToList());
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace ExposureIndex.Storage.Embedded.Index;
 
@@ -11,12 +12,14 @@ namespace ExposureIndex.Storage.Embedded.Index;
 internal sealed class ValueDictionary
 {
     private readonly Dictionary<string, int> _exact = new(StringComparer.Ordinal);
-    // Case-insensitive lookups without a list per value: the newest id of each folded form, and per id the next
-    // older id of the same folded form (0 ends the chain). High-cardinality fields (fingerprints, hostnames) add a
-    // value with nearly every row, so a new value costs two dictionary entries and nothing else.
+    // Case-insensitive lookups. Most values (fingerprints, hostnames, CPEs: normalized to lower case) are "plain",
+    // lower-case ASCII, and are found through _exact by lower-casing the query. The others are chained by folded
+    // form: the newest id of each, and per id the next older id of the same folded form (0 ends the chain). So a
+    // new plain value costs one dictionary entry; high-cardinality fields add one with nearly every row.
     private readonly Dictionary<string, int> _newestFolded = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<int> _olderFolded = [0];
     private readonly List<string> _values = [string.Empty];
+    private int _plainValues;
 
     public int Count => _values.Count;
 
@@ -38,9 +41,18 @@ internal sealed class ValueDictionary
 
         id = _values.Count;
         _values.Add(value);
-        ref var newest = ref CollectionsMarshal.GetValueRefOrAddDefault(_newestFolded, value, out _);
-        _olderFolded.Add(newest);
-        newest = id;
+        if (IsPlain(value))
+        {
+            _olderFolded.Add(0);
+            _plainValues++;
+        }
+        else
+        {
+            ref var newest = ref CollectionsMarshal.GetValueRefOrAddDefault(_newestFolded, value, out _);
+            _olderFolded.Add(newest);
+            newest = id;
+        }
+
         return id;
     }
 
@@ -56,8 +68,35 @@ internal sealed class ValueDictionary
             }
         }
 
+        if (_plainValues == 0)
+        {
+            return ids;
+        }
+
+        if (Ascii.IsValid(value))
+        {
+            // Between ASCII strings, ignoring case is ASCII case folding: the one plain match is the lower-case form.
+            if (_exact.TryGetValue(value.AsSpan().IndexOfAnyInRange('A', 'Z') < 0 ? value : value.ToLowerInvariant(), out var plain))
+            {
+                ids.Add(plain);
+            }
+        }
+        else
+        {
+            // A few non-ASCII characters fold to ASCII ones (U+0131 and 'I', U+017F and 'S'): compare with every plain value.
+            for (var v = 1; v < _values.Count; v++)
+            {
+                if (IsPlain(_values[v]) && string.Equals(_values[v], value, StringComparison.OrdinalIgnoreCase))
+                {
+                    ids.Add(v);
+                }
+            }
+        }
+
         return ids;
     }
+
+    private static bool IsPlain(string value) => Ascii.IsValid(value) && value.AsSpan().IndexOfAnyInRange('A', 'Z') < 0;
 
     public bool TryFindExact(string value, out int id) => _exact.TryGetValue(value, out id);
 
