@@ -21,10 +21,12 @@ public sealed class LogFramesTests
         var rest = new LoggedObservation { RecordId = "abc", Previous = 1UL << 41, Change = ChangeKind.Changed, Replaced = 99 };
         var expected = new LogEntry { Observation = new LoggedObservation(rest) { Record = record } }.ToByteArray();
 
-        var buffer = new byte[16];
-        var size = LogFrames.WriteObservation(rest, record, ref buffer);
+        // A small writer grows; written twice, the second frame must not carry anything of the first.
+        var writer = new FrameWriter(initialSize: 16);
+        LogFrames.WriteObservation(new LoggedObservation { RecordId = new string('x', 500) }, Record(dataSize + 1_000), writer);
+        var frame = LogFrames.WriteObservation(rest, record, writer);
 
-        Assert.Equal(expected, buffer.AsSpan(0, size).ToArray());
+        Assert.Equal(expected, frame.ToArray());
         Assert.Null(rest.Record);
     }
 
@@ -33,9 +35,7 @@ public sealed class LogFramesTests
     public void TryFindBanner_AgreesWithTheFullParse(int dataSize)
     {
         var record = Record(dataSize);
-        var buffer = new byte[16];
-        var size = LogFrames.WriteObservation(new LoggedObservation { RecordId = "id", Previous = 7 }, record, ref buffer);
-        var frame = buffer.AsSpan(0, size);
+        var frame = LogFrames.WriteObservation(new LoggedObservation { RecordId = "id", Previous = 7 }, record, new FrameWriter());
 
         Assert.True(LogFrames.TryFindBanner(frame, out var data));
         Assert.Equal(LogEntry.Parser.ParseFrom(frame).Observation.Record.Data.ToByteArray(), data.ToArray());
@@ -87,8 +87,7 @@ public sealed class LogFramesTests
     [Fact]
     public void WriteObservation_WithTheRecordAlreadySet_IsRefused()
     {
-        var buffer = new byte[16];
         var rest = new LoggedObservation { Record = new ServiceRecord() };
-        Assert.Throws<ArgumentException>(() => LogFrames.WriteObservation(rest, new ServiceRecord(), ref buffer));
+        Assert.Throws<ArgumentException>(() => LogFrames.WriteObservation(rest, new ServiceRecord(), new FrameWriter()));
     }
 }

@@ -42,7 +42,7 @@ public sealed class EmbeddedStore : IExposureStore
     private readonly Task _indexLoop;
     private List<IndexOp> _pendingOps = [];
     private readonly LoggedObservation _frame = new();
-    private byte[] _frameBuffer = new byte[4096];
+    private readonly FrameWriter _frameWriter = new();
     private ServiceIndex _index = new();
     private long _observations;
     private Exception? _fault;
@@ -634,8 +634,7 @@ public sealed class EmbeddedStore : IExposureStore
             _frame.Previous = (ulong)previous;
             _frame.Change = change;
             _frame.Replaced = (ulong)replaced;
-            var size = LogFrames.WriteObservation(_frame, record, ref _frameBuffer);
-            position = _log.Append(_frameBuffer.AsSpan(0, size));
+            position = _log.Append(LogFrames.WriteObservation(_frame, record, _frameWriter));
         }
 
         if (change != ChangeKind.Unspecified)

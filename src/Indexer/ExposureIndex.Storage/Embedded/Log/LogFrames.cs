@@ -1,4 +1,5 @@
 using ExposureIndex.Contracts.V1;
+using System.Buffers;
 using Google.Protobuf;
 
 namespace ExposureIndex.Storage.Embedded.Log;
@@ -6,8 +7,9 @@ namespace ExposureIndex.Storage.Embedded.Log;
 /// <summary>
 /// Writes the log's observation frame (<c>LogEntry{observation: LoggedObservation{record, ...}}</c>) by hand.
 /// The bytes are exactly what the generated serializer writes (fields in number order; the record is field 1 of
-/// both levels), but the record's size is computed once instead of three times: Google.Protobuf does not cache
-/// sizes, so serializing the nested frame would walk every string of the record for each level of nesting.
+/// both levels), but the record's size is never computed up front: Google.Protobuf does not cache sizes, so
+/// serializing the nested frame would walk every string of the record once per level of nesting. The record is
+/// written first, after room for the two headers, and the headers are filled in once its size is known.
 /// </summary>
 internal static class LogFrames
 {
@@ -17,34 +19,29 @@ internal static class LogFrames
 
     /// <summary>
     /// Serializes <paramref name="rest"/> (whose <c>Record</c> must be unset) with <paramref name="record"/> as its
-    /// record into <paramref name="buffer"/>, growing it as needed; returns the frame's length.
+    /// record into <paramref name="writer"/>; returns the frame, valid until the writer's next frame.
     /// </summary>
-    public static int WriteObservation(LoggedObservation rest, ServiceRecord record, ref byte[] buffer)
+    public static ReadOnlySpan<byte> WriteObservation(LoggedObservation rest, ServiceRecord record, FrameWriter writer)
     {
         if (rest.Record is not null)
         {
             throw new ArgumentException("the frame's other fields are passed without the record", nameof(rest));
         }
 
-        var recordSize = record.CalculateSize();
-        var restSize = rest.CalculateSize();
+        writer.Begin();
+        record.WriteTo(writer);
+        var recordSize = writer.Body - FrameWriter.HeaderRoom;
+        rest.WriteTo(writer);
+        var restSize = writer.Body - FrameWriter.HeaderRoom - recordSize;
         var observationSize = 1 + CodedOutputStream.ComputeLengthSize(recordSize) + recordSize + restSize;
-        var total = 1 + CodedOutputStream.ComputeLengthSize(observationSize) + observationSize;
-        if (buffer.Length < total)
-        {
-            buffer = new byte[Math.Max(total, buffer.Length * 2)];
-        }
-
-        var span = buffer.AsSpan(0, total);
+        var headerSize = 1 + CodedOutputStream.ComputeLengthSize(observationSize) + 1 + CodedOutputStream.ComputeLengthSize(recordSize);
+        var header = writer.Header(headerSize);
         var at = 0;
-        span[at++] = ObservationTag;
-        at += WriteVarint(span[at..], (uint)observationSize);
-        span[at++] = RecordTag;
-        at += WriteVarint(span[at..], (uint)recordSize);
-        record.WriteTo(span.Slice(at, recordSize));
-        at += recordSize;
-        rest.WriteTo(span.Slice(at, restSize));
-        return total;
+        header[at++] = ObservationTag;
+        at += WriteVarint(header[at..], (uint)observationSize);
+        header[at++] = RecordTag;
+        WriteVarint(header[at..], (uint)recordSize);
+        return writer.Frame;
     }
 
     private static int WriteVarint(Span<byte> destination, uint value)
@@ -137,5 +134,61 @@ internal static class LogFrames
         }
 
         return false;
+    }
+}
+
+/// <summary>
+/// A reusable buffer for one log frame at a time: the body is written through <see cref="IBufferWriter{T}"/> after
+/// <see cref="HeaderRoom"/> bytes kept free, and the header is then placed right before the body.
+/// </summary>
+internal sealed class FrameWriter(int initialSize = 4096) : IBufferWriter<byte>
+{
+    /// <summary>Room for two tags and two 32-bit varint lengths.</summary>
+    public const int HeaderRoom = 12;
+
+    private byte[] _buffer = new byte[Math.Max(initialSize, HeaderRoom + 1)];
+    private int _written;
+    private int _start;
+
+    /// <summary>Bytes written so far, counting the header room.</summary>
+    public int Body => _written;
+
+    public ReadOnlySpan<byte> Frame => _buffer.AsSpan(_start, _written - _start);
+
+    public void Begin()
+    {
+        _written = HeaderRoom;
+        _start = HeaderRoom;
+    }
+
+    /// <summary>The <paramref name="size"/> bytes right before the body, which then start the frame.</summary>
+    public Span<byte> Header(int size)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(size, HeaderRoom);
+        _start = HeaderRoom - size;
+        return _buffer.AsSpan(_start, size);
+    }
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint); // before reading _buffer: it may be replaced
+        return _buffer.AsSpan(_written);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        var needed = Math.Max(sizeHint, 1);
+        if (_buffer.Length - _written < needed)
+        {
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _written + needed));
+        }
     }
 }
