@@ -29,6 +29,7 @@ namespace ExposureIndex.Bench;
 internal static class StoreBench
 {
     private const int BatchSize = 1000;
+    private const int WarmupRecords = 50_000;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -63,6 +64,19 @@ internal static class StoreBench
         {
             Console.WriteLine("generating while publishing (too many services to hold in memory first)");
         }
+
+        // Warm-up: a short run into a scratch store first, so that the measured run shows a running Indexer's rate
+        // rather than the JIT compiling the ingest path in its first seconds (a long-running process pays that once).
+        var warmupDir = Path.Combine(dir, "warmup");
+        await using (var warmup = await StartIndexerAsync(warmupDir))
+        {
+            var warmupBatches = new SyntheticServices(99).Generate(WarmupRecords).Chunk(BatchSize)
+                .Select((chunk, i) => new PublishBatch { Sequence = (ulong)i + 1, Producer = "warmup", Records = { chunk } }.ToByteArray());
+            await PublishAllAsync(warmup.Url, warmupBatches, WarmupRecords, quiet: true);
+        }
+
+        Directory.Delete(warmupDir, recursive: true);
+        Console.WriteLine($"warm-up    {WarmupRecords:N0} other records into a scratch store (JIT), not measured");
 
         var storeDir = Path.Combine(dir, "store");
         double ingestRate;
@@ -120,7 +134,7 @@ internal static class StoreBench
         new Marshaller<byte[]>(static bytes => bytes, static bytes => bytes),
         Marshallers.ForProtobuf<PublishAck>());
 
-    private static async Task<double> PublishAllAsync(Uri url, IEnumerable<byte[]> batches, long expected)
+    private static async Task<double> PublishAllAsync(Uri url, IEnumerable<byte[]> batches, long expected, bool quiet = false)
     {
         using var channel = RpcChannel.ForAddress(url);
         using var call = channel.DuplexStreamingCall(PublishSerialized);
@@ -128,7 +142,7 @@ internal static class StoreBench
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var gcBefore = GC.GetTotalPauseDuration();
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
-        using var sampler = AllocationSampler.StartIfRequested();
+        using var sampler = quiet ? null : AllocationSampler.StartIfRequested();
         var collectionsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var window = new SemaphoreSlim(16);
         var writer = Task.Run(async () =>
@@ -157,9 +171,13 @@ internal static class StoreBench
         await writer;
         var seconds = clock.Elapsed.TotalSeconds;
         var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        Console.WriteLine($"           {cpu / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores busy, {cpu * 1e6 / expected:F1} us CPU/record (client and Indexer), GC pauses {(GC.GetTotalPauseDuration() - gcBefore).TotalSeconds / seconds:P0} of wall time");
-        Console.WriteLine($"           {(GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / (double)expected:N0} B allocated/record; GCs gen0/1/2: {GC.CollectionCount(0) - collectionsBefore.Item1}/{GC.CollectionCount(1) - collectionsBefore.Item2}/{GC.CollectionCount(2) - collectionsBefore.Item3}");
-        sampler?.Print(expected);
+        if (!quiet)
+        {
+            Console.WriteLine($"           {cpu / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores busy, {cpu * 1e6 / expected:F1} us CPU/record (client and Indexer), GC pauses {(GC.GetTotalPauseDuration() - gcBefore).TotalSeconds / seconds:P0} of wall time");
+            Console.WriteLine($"           {(GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / (double)expected:N0} B allocated/record; GCs gen0/1/2: {GC.CollectionCount(0) - collectionsBefore.Item1}/{GC.CollectionCount(1) - collectionsBefore.Item2}/{GC.CollectionCount(2) - collectionsBefore.Item3}");
+            sampler?.Print(expected);
+        }
+
         if (acked != expected)
         {
             throw new InvalidOperationException($"acknowledged {acked} of {expected}");
