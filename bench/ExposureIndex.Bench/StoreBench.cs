@@ -29,7 +29,7 @@ namespace ExposureIndex.Bench;
 internal static class StoreBench
 {
     private const int BatchSize = 1000;
-    private const int WarmupRecords = 50_000;
+    private const int WarmupRecords = 200_000;
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -76,7 +76,18 @@ internal static class StoreBench
         }
 
         Directory.Delete(warmupDir, recursive: true);
-        Console.WriteLine($"warm-up    {WarmupRecords:N0} other records into a scratch store (JIT), not measured");
+
+        // The runtime recompiles hot methods in the background (tiered compilation); let that finish (bounded).
+        var settle = Stopwatch.StartNew();
+        for (var (quiet, seen) = (0, System.Runtime.JitInfo.GetCompiledMethodCount()); quiet < 4 && settle.Elapsed < TimeSpan.FromSeconds(15);)
+        {
+            await Task.Delay(250);
+            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
+            quiet = now == seen ? quiet + 1 : 0;
+            seen = now;
+        }
+
+        Console.WriteLine($"warm-up    {WarmupRecords:N0} other records into a scratch store, then {settle.Elapsed.TotalSeconds:F1}s for the JIT to settle; not measured");
 
         var storeDir = Path.Combine(dir, "store");
         double ingestRate;
@@ -144,6 +155,7 @@ internal static class StoreBench
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         using var sampler = quiet ? null : AllocationSampler.StartIfRequested();
         var collectionsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var jitBefore = (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime());
         var window = new SemaphoreSlim(16);
         var writer = Task.Run(async () =>
         {
@@ -175,6 +187,7 @@ internal static class StoreBench
         {
             Console.WriteLine($"           {cpu / seconds / Environment.ProcessorCount:P0} of {Environment.ProcessorCount} cores busy, {cpu * 1e6 / expected:F1} us CPU/record (client and Indexer), GC pauses {(GC.GetTotalPauseDuration() - gcBefore).TotalSeconds / seconds:P0} of wall time");
             Console.WriteLine($"           {(GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / (double)expected:N0} B allocated/record; GCs gen0/1/2: {GC.CollectionCount(0) - collectionsBefore.Item1}/{GC.CollectionCount(1) - collectionsBefore.Item2}/{GC.CollectionCount(2) - collectionsBefore.Item3}");
+            Console.WriteLine($"           JIT meanwhile: {System.Runtime.JitInfo.GetCompiledMethodCount() - jitBefore.Item1:N0} methods, {(System.Runtime.JitInfo.GetCompilationTime() - jitBefore.Item2).TotalMilliseconds:N0} ms");
             sampler?.Print(expected);
         }
 
