@@ -34,8 +34,9 @@ public sealed class EmbeddedStore : IExposureStore
     // Writer state as structs in chunked arrays (no object per service for the GC to trace): the state of each
     // service, its index by ip:port/transport, and per address the newest state with a chain to the others.
     private readonly ChunkedArray<ServiceState> _states = new();
-    private readonly Dictionary<ServiceId, int> _stateIndex = new();
-    private readonly Dictionary<UInt128, int> _newestStateOfHost = new();
+    private readonly ServiceIdMap _stateIndex = new();
+    private readonly ServiceIdMap _newestStateOfHost = new(); // keyed by ServiceId.Host(ip)
+    private ServiceId[] _idScratch = new ServiceId[1024];
     private readonly List<long> _changePositions = [];
     private readonly Channel<CommittedGroup> _committed = Channel.CreateUnbounded<CommittedGroup>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly Task _writerLoop;
@@ -157,7 +158,7 @@ public sealed class EmbeddedStore : IExposureStore
             await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (_newestStateOfHost.TryGetValue(IpNumbers.ToUInt128(address), out var newest))
+                if (_newestStateOfHost.TryGetValue(ServiceId.Host(IpNumbers.ToUInt128(address)), out var newest))
                 {
                     for (var s = newest; s >= 0; s = _states[s].PreviousOfHost)
                     {
@@ -416,13 +417,7 @@ public sealed class EmbeddedStore : IExposureStore
                     var results = new List<IngestDisposition[]>(batch.Count);
                     foreach (var pending in batch)
                     {
-                        var dispositions = new IngestDisposition[pending.Records.Count];
-                        for (var i = 0; i < dispositions.Length; i++)
-                        {
-                            dispositions[i] = Process(pending.Records[i]);
-                        }
-
-                        results.Add(dispositions);
+                        results.Add(ProcessAll(pending.Records));
                     }
 
                     _log.Commit();
@@ -494,12 +489,51 @@ public sealed class EmbeddedStore : IExposureStore
         }
     }
 
+    /// <summary>
+    /// <see cref="Process"/> for each record in order. The service map is far larger than the caches, so the slots of
+    /// the records a few places ahead are prefetched while one is processed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private IngestDisposition[] ProcessAll(IReadOnlyList<ServiceRecord> records)
+    {
+        const int Ahead = 8;
+        var count = records.Count;
+        if (_idScratch.Length < count)
+        {
+            _idScratch = new ServiceId[Math.Max(count, _idScratch.Length * 2)];
+        }
+
+        var ids = _idScratch;
+        for (var i = 0; i < count; i++)
+        {
+            ids[i] = ServiceId.Of(records[i]);
+        }
+
+        _stateIndex.Reserve(count);
+        for (var i = 0; i < Math.Min(Ahead, count); i++)
+        {
+            _stateIndex.Prefetch(ids[i]);
+        }
+
+        var dispositions = new IngestDisposition[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (i + Ahead < count)
+            {
+                _stateIndex.Prefetch(ids[i + Ahead]);
+            }
+
+            dispositions[i] = Process(records[i], ids[i]);
+        }
+
+        return dispositions;
+    }
+
     /// <summary>Decides what one record means for its service, appends what must be kept, queues index changes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private IngestDisposition Process(ServiceRecord record)
+    private IngestDisposition Process(ServiceRecord record, in ServiceId serviceId)
     {
         var idNumber = RecordIdentity.ComputeValue(record);
-        var serviceId = ServiceId.Of(record);
         var timestamp = ServiceIndex.ToMicros(record.Timestamp);
         var index = StateIndexOf(serviceId, out var exists);
         if (exists)
@@ -518,9 +552,9 @@ public sealed class EmbeddedStore : IExposureStore
     /// The state of <paramref name="serviceId"/>; when it has none, the one <see cref="Apply"/> is about to add
     /// (<c>_states.Count</c>) is entered for it now, so a new service costs one lookup rather than two.
     /// </summary>
-    private int StateIndexOf(ServiceId serviceId, out bool exists)
+    private int StateIndexOf(in ServiceId serviceId, out bool exists)
     {
-        ref var index = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_stateIndex, serviceId, out exists);
+        ref var index = ref _stateIndex.GetValueRefOrAddDefault(serviceId, out exists);
         if (!exists)
         {
             index = _states.Count;
@@ -541,7 +575,7 @@ public sealed class EmbeddedStore : IExposureStore
         {
             position = Append(record, idNumber, previous: 0, open ? ChangeKind.New : ChangeKind.Unspecified, replaced: 0, position);
             index = _states.Count;
-            ref var host = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_newestStateOfHost, serviceId.Ip, out var hostKnown);
+            ref var host = ref _newestStateOfHost.GetValueRefOrAddDefault(ServiceId.Host(serviceId.Ip), out var hostKnown);
             _states.Add(new ServiceState
             {
                 Id = serviceId,
@@ -850,6 +884,9 @@ internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Tra
 
     public static ServiceId Of(ServiceRecord record)
         => new(IpNumbers.Parse(record.Ip), (ushort)record.Port, record.Transport);
+
+    /// <summary>The key of an address as a whole (port 0 belongs to no service).</summary>
+    public static ServiceId Host(UInt128 ip) => new(ip, 0, Transport.Unspecified);
 
     public string ToKey()
     {
