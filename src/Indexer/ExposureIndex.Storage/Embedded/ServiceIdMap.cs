@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace ExposureIndex.Storage.Embedded;
 
@@ -31,13 +30,7 @@ internal sealed class ServiceIdMap
 
     /// <summary>Starts loading the cache line where <paramref name="key"/>'s probe begins (a hint: never faults).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Prefetch(in ServiceId key)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _slots[Home(key)]));
-        }
-    }
+    public void Prefetch(in ServiceId key) => CacheHint.Prefetch(ref _slots[Home(key)]);
 
     /// <summary>A reference to the value of <paramref name="key"/>, added (0) when absent; valid until the next addition.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace ExposureIndex.Storage.Embedded.Index;
 
@@ -247,13 +246,10 @@ internal sealed class PostingIndex
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private unsafe void PrefetchBlock(uint address)
+    private void PrefetchBlock(uint address)
     {
-        if (Sse.IsSupported)
-        {
-            var (chunk, offset) = Locate(address);
-            Sse.Prefetch0(Unsafe.AsPointer(ref chunk[offset]));
-        }
+        var (chunk, offset) = Locate(address);
+        CacheHint.Prefetch(ref chunk[offset]);
     }
 
     /// <summary>

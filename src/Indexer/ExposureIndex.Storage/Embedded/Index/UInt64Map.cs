@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace ExposureIndex.Storage.Embedded.Index;
 
@@ -52,13 +51,7 @@ internal sealed class UInt64Map<TValue>
 
     /// <summary>Starts loading the cache line where <paramref name="key"/>'s probe begins (a hint: never faults).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public unsafe void Prefetch(ulong key)
-    {
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref _slots[Home(key)]));
-        }
-    }
+    public void Prefetch(ulong key) => CacheHint.Prefetch(ref _slots[Home(key)]);
 
     /// <summary>
     /// The slot of a non-zero <paramref name="key"/>, claimed (value default) when absent. The caller must have
