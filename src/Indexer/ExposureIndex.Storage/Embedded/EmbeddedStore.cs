@@ -34,8 +34,8 @@ public sealed class EmbeddedStore : IExposureStore
     // Writer state as structs in chunked arrays (no object per service for the GC to trace): the state of each
     // service, its index by ip:port/transport, and per address the newest state with a chain to the others.
     private readonly ChunkedArray<ServiceState> _states = new();
-    private readonly ServiceIdMap _stateIndex = new();
-    private readonly ServiceIdMap _newestStateOfHost = new(); // keyed by ServiceId.Host(ip)
+    private readonly OpenAddressMap<PackedServiceId, int> _stateIndex = new();
+    private readonly OpenAddressMap<PackedServiceId, int> _newestStateOfHost = new(); // keyed by PackedServiceId.Host(ip)
     private ServiceId[] _idScratch = new ServiceId[1024];
     private readonly List<long> _changePositions = [];
     private readonly Channel<CommittedGroup> _committed = Channel.CreateUnbounded<CommittedGroup>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -158,7 +158,7 @@ public sealed class EmbeddedStore : IExposureStore
             await _writerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (_newestStateOfHost.TryGetValue(ServiceId.Host(IpNumbers.ToUInt128(address)), out var newest))
+                if (_newestStateOfHost.TryGetValue(PackedServiceId.Host(IpNumbers.ToUInt128(address)), out var newest))
                 {
                     for (var s = newest; s >= 0; s = _states[s].PreviousOfHost)
                     {
@@ -512,7 +512,7 @@ public sealed class EmbeddedStore : IExposureStore
         _stateIndex.Reserve(count);
         for (var i = 0; i < Math.Min(Ahead, count); i++)
         {
-            _stateIndex.Prefetch(ids[i]);
+            _stateIndex.Prefetch(PackedServiceId.Of(ids[i]));
         }
 
         var dispositions = new IngestDisposition[count];
@@ -520,7 +520,7 @@ public sealed class EmbeddedStore : IExposureStore
         {
             if (i + Ahead < count)
             {
-                _stateIndex.Prefetch(ids[i + Ahead]);
+                _stateIndex.Prefetch(PackedServiceId.Of(ids[i + Ahead]));
             }
 
             dispositions[i] = Process(records[i], ids[i]);
@@ -554,7 +554,7 @@ public sealed class EmbeddedStore : IExposureStore
     /// </summary>
     private int StateIndexOf(in ServiceId serviceId, out bool exists)
     {
-        ref var index = ref _stateIndex.GetValueRefOrAddDefault(serviceId, out exists);
+        ref var index = ref _stateIndex.GetValueRefOrAddDefault(PackedServiceId.Of(serviceId), out exists);
         if (!exists)
         {
             index = _states.Count;
@@ -575,7 +575,7 @@ public sealed class EmbeddedStore : IExposureStore
         {
             position = Append(record, idNumber, previous: 0, open ? ChangeKind.New : ChangeKind.Unspecified, replaced: 0, position);
             index = _states.Count;
-            ref var host = ref _newestStateOfHost.GetValueRefOrAddDefault(ServiceId.Host(serviceId.Ip), out var hostKnown);
+            ref var host = ref _newestStateOfHost.GetValueRefOrAddDefault(PackedServiceId.Host(serviceId.Ip), out var hostKnown);
             _states.Add(new ServiceState
             {
                 Id = serviceId,
@@ -873,20 +873,9 @@ public sealed class EmbeddedStore : IExposureStore
 /// <summary>ip:port/transport as a compact value (no string per service).</summary>
 internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Transport)
 {
-    // Millions of these key the writer's map: one multiply-mix instead of the record's per-field comparer calls.
-    public bool Equals(ServiceId other) => Ip == other.Ip && Port == other.Port && Transport == other.Transport;
-
-    public override int GetHashCode()
-    {
-        var mixed = ((ulong)Ip ^ (ulong)(Ip >> 64) ^ ((ulong)Port << 40) ^ ((ulong)Transport << 56)) * 0x9E3779B97F4A7C15UL;
-        return (int)(mixed >> 32);
-    }
 
     public static ServiceId Of(ServiceRecord record)
         => new(IpNumbers.Parse(record.Ip), (ushort)record.Port, record.Transport);
-
-    /// <summary>The key of an address as a whole (port 0 belongs to no service).</summary>
-    public static ServiceId Host(UInt128 ip) => new(ip, 0, Transport.Unspecified);
 
     public string ToKey()
     {
@@ -900,6 +889,43 @@ internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Tra
 
         return new ServiceKey(address, Port, Transport).ToString();
     }
+}
+
+/// <summary>
+/// A <see cref="ServiceId"/> (or, with port 0, a whole address) as the writer's map key: 20 bytes packed on 4, so a
+/// slot with its int value is 24 bytes (a <see cref="UInt128"/> field would align the slot to 16 and make it 48).
+/// </summary>
+[System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential, Pack = 4)]
+internal readonly struct PackedServiceId(ulong lo, ulong hi, uint tag) : IOpenAddressKey<PackedServiceId>
+{
+    private const uint Occupied = 1u << 31; // never default, so no real key is the map's empty marker
+
+    private readonly ulong _lo = lo;
+    private readonly ulong _hi = hi;
+    private readonly uint _tag = tag; // port | transport << 16 | occupied
+
+    public ulong Hash
+    {
+        get
+        {
+            var x = (_lo ^ (_hi * 0xC2B2AE3D27D4EB4FUL)) * 0x9E3779B97F4A7C15UL;
+            return x ^ (x >> 29) ^ (_tag * 0x165667B19E3779F9UL);
+        }
+    }
+
+    public bool IsDefault => _tag == 0;
+
+    public static PackedServiceId Of(in ServiceId id)
+        => new((ulong)id.Ip, (ulong)(id.Ip >> 64), Occupied | id.Port | ((uint)id.Transport << 16));
+
+    /// <summary>The key of an address as a whole (port 0 belongs to no service).</summary>
+    public static PackedServiceId Host(UInt128 ip) => new((ulong)ip, (ulong)(ip >> 64), Occupied);
+
+    public bool Equals(PackedServiceId other) => _tag == other._tag && _lo == other._lo && _hi == other._hi;
+
+    public override bool Equals(object? obj) => obj is PackedServiceId other && Equals(other);
+
+    public override int GetHashCode() => (int)(Hash >> 32);
 }
 
 /// <summary>The writer's knowledge of one service (never read by queries). A struct: millions of them cost the GC nothing.</summary>

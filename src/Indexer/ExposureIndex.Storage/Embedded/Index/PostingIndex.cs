@@ -22,7 +22,7 @@ internal sealed class PostingIndex
     private const int MaxSizeClass = 8; // 256 ints
     private const int AddressUnitShift = 2; // block addresses count 4-int units: a uint reaches 64 GiB of arena
 
-    private readonly UInt64Map<Entry> _entries = new();
+    private readonly OpenAddressMap<WordKey, Entry> _entries = new();
     private readonly List<int[]> _chunks = [];
     private readonly int ChunkShift;
     private readonly int ChunkSize;
@@ -83,7 +83,7 @@ internal sealed class PostingIndex
         _entries.Reserve(count);
         foreach (var key in keys)
         {
-            _entries.Prefetch(key);
+            _entries.Prefetch(new WordKey(key));
         }
 
         // Pass 2: find (or claim) the slots, and start loading the newest block of every list that has one.
@@ -91,14 +91,7 @@ internal sealed class PostingIndex
         var existed = _existed.AsSpan(0, count);
         for (var k = 0; k < keys.Length; k++)
         {
-            if (keys[k] == 0)
-            {
-                slots[k] = -1;
-                _entries.GetOrAddZero(out existed[k]);
-                continue;
-            }
-
-            slots[k] = _entries.SlotOf(keys[k], out existed[k]);
+            slots[k] = _entries.SlotOf(new WordKey(keys[k]), out existed[k]);
             var tail = _entries.ValueAt(slots[k]).Tail;
             if (existed[k] && tail != 0)
             {
@@ -109,15 +102,14 @@ internal sealed class PostingIndex
         // Pass 3: append, in key order (a key seen twice in this banner was claimed by its first occurrence).
         for (var k = 0; k < keys.Length; k++)
         {
-            ref var entry = ref slots[k] < 0 ? ref _entries.GetOrAddZero(out _) : ref _entries.ValueAt(slots[k]);
-            AddRow(ref entry, existed[k], row);
+            AddRow(ref _entries.ValueAt(slots[k]), existed[k], row);
         }
     }
 
     /// <summary>Sets the rows containing the word (or word pair) <paramref name="key"/> in <paramref name="result"/>.</summary>
     public void Collect(ulong key, Bitset result)
     {
-        if (!_entries.TryGetValue(key, out var entry))
+        if (!_entries.TryGetValue(new WordKey(key), out var entry))
         {
             return;
         }
@@ -150,7 +142,7 @@ internal sealed class PostingIndex
         }
     }
 
-    public int Frequency(ulong key) => !_entries.TryGetValue(key, out var entry) ? 0 : entry.Tail == 0 ? 1 : entry.RowOrCount;
+    public int Frequency(ulong key) => !_entries.TryGetValue(new WordKey(key), out var entry) ? 0 : entry.Tail == 0 ? 1 : entry.RowOrCount;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddRow(ref Entry entry, bool existed, int row)
@@ -261,4 +253,12 @@ internal sealed class PostingIndex
         public int RowOrCount;
         public uint Tail;
     }
+}
+
+/// <summary>A word or word pair hash as the word table's key (hashes are already well mixed).</summary>
+internal readonly record struct WordKey(ulong Value) : IOpenAddressKey<WordKey>
+{
+    public ulong Hash => Value;
+
+    public bool IsDefault => Value == 0;
 }
