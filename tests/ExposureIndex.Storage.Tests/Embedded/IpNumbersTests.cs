@@ -22,23 +22,6 @@ public sealed class IpNumbersTests
         Assert.Equal(expected, IpNumbers.Parse(text));
     }
 
-    [Theory]
-    [InlineData("1.2.3.4", true)]
-    [InlineData("0.0.0.0", true)]
-    [InlineData("255.255.255.255", true)]
-    [InlineData("256.1.1.1", false)]
-    [InlineData("01.1.1.1", false)]
-    [InlineData("1.1.1", false)]
-    [InlineData("1.1.1.1.", false)]
-    [InlineData("1.1.1.1.1", false)]
-    [InlineData("1..1.1", false)]
-    [InlineData("1.1.1.1234", false)]
-    [InlineData("", false)]
-    [InlineData(" 1.1.1.1", false)]
-    [InlineData("::1", false)]
-    public void DottedQuad_IsStrict(string text, bool valid)
-        => Assert.Equal(valid, IpNumbers.TryParseDottedQuad(text, out _));
-
     [Fact]
     public void Parse_RejectsGarbage()
         => Assert.Throws<FormatException>(() => IpNumbers.Parse("not-an-ip"));

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using ExposureIndex.Contracts;
 using ExposureIndex.Contracts.V1;
 using Google.Protobuf;
 
@@ -58,7 +59,7 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
 
         // The usual record carries a strict dotted quad, which is already canonical: no parse into an IPAddress.
         IPAddress? address = null;
-        if (!IsDottedQuad(record.Ip)
+        if (!IpText.TryParseDottedQuad(record.Ip, out _)
             && (record.Ip.Length > 64 || !IPAddress.TryParse(record.Ip, out address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || !IsPlainAddressText(record.Ip)))
         {
             return Reject(RejectionCode.InvalidIp, "ip", $"ip '{Printable(record.Ip)}' is not an IPv4 or IPv6 address");
@@ -136,49 +137,7 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
     }
 
     // IPAddress.TryParse accepts "1", "1.2" and "010.1.1.1" (inet_aton forms); records must spell addresses out.
-    private static bool IsPlainAddressText(string text) => text.Contains(':', StringComparison.Ordinal) || IsDottedQuad(text);
-
-    /// <summary>Four decimal parts of 1-3 digits, each at most 255, without leading zeros: IPv4 in its canonical text.</summary>
-    private static bool IsDottedQuad(string text)
-    {
-        if (text.Length is < 7 or > 15)
-        {
-            return false;
-        }
-
-        var parts = 0;
-        var digits = 0;
-        var value = 0;
-        var leadingZero = false;
-        foreach (var c in text)
-        {
-            if (c == '.')
-            {
-                if (digits == 0 || (leadingZero && digits > 1) || value > 255)
-                {
-                    return false;
-                }
-
-                parts++;
-                digits = 0;
-                value = 0;
-                continue;
-            }
-
-            if (!char.IsAsciiDigit(c) || ++digits > 3)
-            {
-                return false;
-            }
-
-            if (digits == 1)
-            {
-                leadingZero = c == '0';
-            }
-            value = (value * 10) + (c - '0');
-        }
-
-        return parts == 3 && digits > 0 && !(leadingZero && digits > 1) && value <= 255;
-    }
+    private static bool IsPlainAddressText(string text) => text.Contains(':', StringComparison.Ordinal) || IpText.TryParseDottedQuad(text, out _);
 
     private static string Printable(string text)
     {

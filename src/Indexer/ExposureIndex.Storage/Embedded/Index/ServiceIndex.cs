@@ -506,45 +506,7 @@ internal static class IpNumbers
     /// so the usual dotted quad is read without allocating; anything else goes through <see cref="IPAddress.Parse(string)"/>.
     /// </summary>
     public static UInt128 Parse(string ip)
-        => TryParseDottedQuad(ip, out var v4) ? V4Mapped | v4 : ToUInt128(IPAddress.Parse(ip));
-
-    /// <summary>Strict dotted quad: four decimal parts of 1-3 digits, each at most 255, without leading zeros.</summary>
-    internal static bool TryParseDottedQuad(ReadOnlySpan<char> text, out uint value)
-    {
-        value = 0;
-        var parts = 0;
-        var i = 0;
-        while (parts < 4)
-        {
-            var start = i;
-            uint part = 0;
-            while (i < text.Length && i - start < 3 && char.IsAsciiDigit(text[i]))
-            {
-                part = (part * 10) + (uint)(text[i] - '0');
-                i++;
-            }
-
-            var digits = i - start;
-            if (digits == 0 || part > 255 || (digits > 1 && text[start] == '0'))
-            {
-                return false;
-            }
-
-            value = (value << 8) | part;
-            parts++;
-            if (parts < 4)
-            {
-                if (i >= text.Length || text[i] != '.')
-                {
-                    return false;
-                }
-
-                i++;
-            }
-        }
-
-        return i == text.Length;
-    }
+        => IpText.TryParseDottedQuad(ip, out var v4) ? V4Mapped | v4 : ToUInt128(IPAddress.Parse(ip));
 
     public static (UInt128 First, UInt128 Last) Range(IPAddress network, int prefixLength)
     {
