@@ -30,12 +30,16 @@ internal static class DaemonAssert
         Assert.False(Directory.Exists(dir), $"{dir} was not deleted.");
     }
 
-    /// <summary>Asserts the daemon binds only its own address: the same port on a neighbouring loopback address is closed.</summary>
+    /// <summary>
+    /// Asserts the daemon binds only its own address: the same port on another loopback address is closed. That
+    /// address is a fresh one from <see cref="ExposureIndex.TestCommon.Loopback.NextAddress"/>, so no daemon of a test
+    /// running alongside can be listening there (a numeric neighbour could belong to one: two mail daemons on port 25).
+    /// </summary>
     public static async Task BindsOnlyItsAddressAsync(Daemon daemon)
     {
-        var bytes = daemon.Address.GetAddressBytes();
-        bytes[3] = (byte)(bytes[3] == 254 ? 253 : bytes[3] + 1);
-        var neighbour = new System.Net.IPEndPoint(new System.Net.IPAddress(bytes), daemon.Port);
-        Assert.False(await WireProbe.TryConnectAsync(neighbour, TimeSpan.FromSeconds(2), Ct), $"{daemon} also answers on {neighbour}: it must bind only {daemon.Address}.");
+        var other = ExposureIndex.TestCommon.Loopback.NextAddress();
+        Assert.NotEqual(daemon.Address, other);
+        var probe = new System.Net.IPEndPoint(other, daemon.Port);
+        Assert.False(await WireProbe.TryConnectAsync(probe, TimeSpan.FromSeconds(2), Ct), $"{daemon} also answers on {probe}: it must bind only {daemon.Address}.");
     }
 }
