@@ -67,6 +67,101 @@ public sealed class EmbeddedStoreDurabilityTests : IDisposable
     }
 
     [Fact]
+    public async Task Ingest_AFailureInTheIndexStage_AnswersTheBatchKeepsItInTheLogAndStopsTheStore()
+    {
+        // Stage 2 fails after stage 1 committed the batch: the caller gets an error (so a crawler resends), the
+        // store refuses everything until a restart, and the restart finds the batch in the log, so the resend
+        // is a duplicate rather than a second observation.
+        var ct = TestContext.Current.CancellationToken;
+        var timeout = TimeSpan.FromSeconds(30);
+        var late = ConformanceFixtures.Record("3.3.3.3", 8080, "HTTP/1.1 200 OK\r\nServer: injected\r\n", "nginx", "1", at: ConformanceFixtures.T0.AddDays(2));
+        await using (var store = EmbeddedStore.Open(_directory))
+        {
+            await store.IngestAsync(ConformanceFixtures.All(), ct).WaitAsync(timeout, ct);
+            var calls = 0;
+            store.FaultInjection = point =>
+            {
+                if (point == EmbeddedStore.FaultPoint.IndexApply)
+                {
+                    calls++;
+                    throw new IOException("injected index failure");
+                }
+            };
+
+            var failure = await Assert.ThrowsAsync<IOException>(() => store.IngestAsync([late], ct).WaitAsync(timeout, ct));
+            Assert.Equal("injected index failure", failure.Message);
+            Assert.Equal(1, calls);
+            store.FaultInjection = null;
+
+            var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => store.IngestAsync([ConformanceFixtures.Record("4.4.4.4", 80, "x")], ct));
+            Assert.Contains("stopped after a failure (IOException: injected index failure)", stopped.Message, StringComparison.Ordinal);
+            Assert.Contains("restart to recover from its log", stopped.Message, StringComparison.Ordinal);
+            var query = await Assert.ThrowsAsync<InvalidOperationException>(() => CountAsync(store, "nginx"));
+            Assert.Contains("restart to recover", query.Message, StringComparison.Ordinal);
+        }
+
+        await using var reopened = EmbeddedStore.Open(_directory);
+        Assert.Equal(11, (await reopened.GetStatsAsync(ct)).Services);
+        Assert.Equal(1, await CountAsync(reopened, "port:8080 injected"));
+        var resent = await reopened.IngestAsync([late], ct).WaitAsync(timeout, ct);
+        Assert.Equal([IngestDisposition.Duplicate], resent.Dispositions);
+        Assert.Equal(0, await CountAsync(reopened, "port:4444"));
+    }
+
+    [Fact]
+    public async Task Compaction_AFailure_KeepsAcknowledgedRecordsAndStopsTheStore()
+    {
+        // The rebuild runs after a group was acknowledged. Its failure loses nothing: the acknowledged batch is in
+        // the log, and the store stops rather than index on top of a half-known state.
+        var ct = TestContext.Current.CancellationToken;
+        var timeout = TimeSpan.FromSeconds(60);
+        const int services = 40_000;
+        var rounds = Enumerable.Range(0, 3).Select(round => Enumerable.Range(0, services)
+            .Select(i => ConformanceFixtures.Record($"7.{i / 65536}.{(i / 256) % 256}.{i % 256}", 80, $"round {round}", "nginx", $"1.{round}", at: ConformanceFixtures.T0.AddHours(round)))
+            .ToList()).ToList();
+        await using (var store = EmbeddedStore.Open(_directory))
+        {
+            var compactions = 0;
+            store.FaultInjection = point =>
+            {
+                if (point == EmbeddedStore.FaultPoint.Compact)
+                {
+                    Interlocked.Increment(ref compactions);
+                    throw new IOException("injected compaction failure");
+                }
+            };
+
+            await store.IngestAsync(rounds[0], ct).WaitAsync(timeout, ct);
+            await store.IngestAsync(rounds[1], ct).WaitAsync(timeout, ct); // 80,000 rows, half dead: compacts
+
+            // The failure comes after the acknowledgement, so wait (bounded) for the store to stop.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var stopped = false;
+            while (!stopped && clock.Elapsed < timeout)
+            {
+                try
+                {
+                    await store.GetStatsAsync(ct);
+                    await Task.Delay(20, ct);
+                }
+                catch (InvalidOperationException ex) when (ex.Message.Contains("injected compaction failure", StringComparison.Ordinal))
+                {
+                    stopped = true;
+                }
+            }
+
+            Assert.True(stopped, "the store should stop after the compaction failed");
+            Assert.Equal(1, Volatile.Read(ref compactions));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => store.IngestAsync(rounds[2], ct));
+        }
+
+        await using var reopened = EmbeddedStore.Open(_directory);
+        Assert.Equal(services, (await reopened.GetStatsAsync(ct)).Services);
+        Assert.Equal(services, await CountAsync(reopened, "version:1.1"));
+        Assert.Equal(0, await CountAsync(reopened, "version:1.2"));
+    }
+
+    [Fact]
     public async Task Open_TornTail_KeepsCommittedFramesAndDropsTheTail()
     {
         await using (var store = EmbeddedStore.Open(_directory))

@@ -49,6 +49,19 @@ public sealed class EmbeddedStore : IExposureStore
     private Exception? _fault;
     private bool _disposed;
 
+    /// <summary>Places in the ingest pipeline where a test can make the store fail.</summary>
+    internal enum FaultPoint
+    {
+        /// <summary>Stage 2, before a committed group is applied to the index.</summary>
+        IndexApply,
+
+        /// <summary>Stage 2, before the index is rebuilt without tombstoned rows.</summary>
+        Compact,
+    }
+
+    /// <summary>Tests only: called at each <see cref="FaultPoint"/>; an exception it throws is a failure there.</summary>
+    internal Action<FaultPoint>? FaultInjection { get; set; }
+
     private EmbeddedStore(string directory, long segmentBytes)
     {
         Directory = directory;
@@ -381,7 +394,7 @@ public sealed class EmbeddedStore : IExposureStore
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_fault is not null)
         {
-            throw new InvalidOperationException($"the embedded store at {Directory} stopped after a write failure; restart to recover from its log", _fault);
+            throw new InvalidOperationException($"the embedded store at {Directory} stopped after a failure ({_fault.GetType().Name}: {_fault.Message}); restart to recover from its log", _fault);
         }
     }
 
@@ -449,30 +462,57 @@ public sealed class EmbeddedStore : IExposureStore
     {
         await foreach (var group in _committed.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            if (_fault is not null)
+            if (!ApplyAndAcknowledge(group))
             {
-                // The index no longer matches the log: answer the groups behind the failure, apply nothing.
-                Fail(group.Batch, new InvalidOperationException("the embedded store stopped after a failure: " + _fault.Message, _fault));
                 continue;
             }
 
             try
             {
-                ApplyOps(group.Ops);
-                for (var i = 0; i < group.Batch.Count; i++)
-                {
-                    group.Batch[i].Completion.TrySetResult(new IngestResult(group.Results[i]));
-                }
-
                 await MaybeCompactAsync().ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                // The batch is durable in the log, but it cannot be acknowledged as queryable; a restart replays it.
+                // Every group so far is applied and answered, and the old index still serves queries: the rebuild
+                // swaps in only when complete. It reads the log back, so a failure here means the disk is failing:
+                // stop taking writes rather than retry it after every group. A restart replays the log.
                 _fault = ex;
-                Fail(group.Batch, AsStoreFailure(ex));
             }
         }
+    }
+
+    /// <summary>
+    /// Applies one committed group to the index and acknowledges its batches. On any failure, or after an earlier
+    /// one, the group's batches get an error instead: they are durable in the log but not queryable, and a restart
+    /// replays them. Every batch gets an answer either way. False when the group was not applied.
+    /// </summary>
+    private bool ApplyAndAcknowledge(CommittedGroup group)
+    {
+        if (_fault is not null)
+        {
+            // The index no longer matches the log: answer the groups behind the failure, apply nothing.
+            Fail(group.Batch, new InvalidOperationException("the embedded store stopped after a failure: " + _fault.Message, _fault));
+            return false;
+        }
+
+        try
+        {
+            FaultInjection?.Invoke(FaultPoint.IndexApply);
+            ApplyOps(group.Ops);
+        }
+        catch (Exception ex)
+        {
+            _fault = ex;
+            Fail(group.Batch, AsStoreFailure(ex));
+            return false;
+        }
+
+        for (var i = 0; i < group.Batch.Count; i++)
+        {
+            group.Batch[i].Completion.TrySetResult(new IngestResult(group.Results[i]));
+        }
+
+        return true;
     }
 
     /// <summary>Failures the ingest path reports as the store being unavailable (IngestService maps these to UNAVAILABLE).</summary>
@@ -772,14 +812,14 @@ public sealed class EmbeddedStore : IExposureStore
             // Groups committed while we waited must be applied before rows are renumbered.
             while (_committed.Reader.TryRead(out var group))
             {
-                ApplyOps(group.Ops);
-                for (var i = 0; i < group.Batch.Count; i++)
-                {
-                    group.Batch[i].Completion.TrySetResult(new IngestResult(group.Results[i]));
-                }
+                ApplyAndAcknowledge(group);
             }
 
-            Compact();
+            if (_fault is null)
+            {
+                FaultInjection?.Invoke(FaultPoint.Compact);
+                Compact();
+            }
         }
         finally
         {
