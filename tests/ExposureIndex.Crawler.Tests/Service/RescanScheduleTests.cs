@@ -66,7 +66,7 @@ public sealed class RescanScheduleTests
     [InlineData("1h", 3_600_000)]
     public void TryParseDuration_KnowsEveryUnit(string text, long milliseconds)
     {
-        Assert.True(RescanSchedule.TryParseDuration(text, out var duration, out var error), error);
+        Assert.True(DurationText.TryParse(text, out var duration, out var error), error);
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
     }
 

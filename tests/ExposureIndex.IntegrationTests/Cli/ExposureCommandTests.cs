@@ -40,6 +40,8 @@ public sealed class ExposureCommandTests
     [Theory]
     [InlineData(new[] { "crawl", "--ports", "80" }, "--targets")]
     [InlineData(new[] { "crawl", "--targets", "192.0.2.0/24", "--ports", "99999", "--output", "-" }, "99999")]
+    [InlineData(new[] { "crawl", "--targets", "192.0.2.0/24", "--ports", "80", "--output", "-", "--connect-timeout", "3 parsecs" }, "--connect-timeout '3 parsecs' is not a duration")]
+    [InlineData(new[] { "crawl", "--targets", "192.0.2.0/24", "--ports", "80", "--output", "-", "--deadline", "8d" }, "--deadline '8d' is not a duration of at most 7 days")]
     [InlineData(new[] { "nosuchcommand" }, "nosuchcommand")]
     [InlineData(new[] { "serve", "--http", "not-an-endpoint" }, "--http")]
     [InlineData(new[] { "host", "not-an-ip", "--api-key", "whatever-key" }, "is not an IP address")]

@@ -241,7 +241,7 @@ internal sealed record CrawlerServiceOptions
         }
 
         var trimmed = text.Trim();
-        if (RescanSchedule.TryParseDuration(trimmed, out var duration, out _)
+        if (DurationText.TryParse(trimmed, out var duration, out _)
             || TimeSpan.TryParse(trimmed, CultureInfo.InvariantCulture, out duration))
         {
             return duration;

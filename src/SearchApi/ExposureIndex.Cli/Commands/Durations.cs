@@ -1,27 +1,27 @@
 using System.Globalization;
+using ExposureIndex.Crawler.Service;
 
 namespace ExposureIndex.Cli.Commands;
 
-/// <summary>Durations as people type them: 500ms, 3s, 2m, 1h, or a bare number of seconds.</summary>
+/// <summary>
+/// Duration options as people type them: the Crawler's own syntax (500ms, 3s, 2m, 1h30m, 1d), which its config
+/// file and rescan schedules use too, or a bare number of seconds (2.5), as nmap's timing options take.
+/// </summary>
 internal static class Durations
 {
+    private static readonly TimeSpan Longest = TimeSpan.FromDays(7);
+
     public static TimeSpan Parse(string option, string text)
     {
-        text = text.Trim();
-        (string number, double scale) = text switch
+        var trimmed = text.Trim();
+        var parsed = double.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
+            ? TimeSpan.FromSeconds(Math.Min(seconds, Longest.TotalSeconds + 1))
+            : DurationText.TryParse(trimmed, out var duration, out _) ? duration : (TimeSpan?)null;
+        if (parsed is not { } value || value <= TimeSpan.Zero || value > Longest)
         {
-            _ when text.EndsWith("ms", StringComparison.OrdinalIgnoreCase) => (text[..^2], 0.001),
-            _ when text.EndsWith('s') => (text[..^1], 1),
-            _ when text.EndsWith('m') => (text[..^1], 60),
-            _ when text.EndsWith('h') => (text[..^1], 3600),
-            _ => (text, 1),
-        };
-
-        if (!double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) || value <= 0 || value * scale > 86400 * 7)
-        {
-            throw new CliException($"{option} '{text}' is not a duration like 500ms, 3s or 2m", 2);
+            throw new CliException($"{option} '{text}' is not a duration of at most 7 days like 500ms, 3s, 2m or 1h30m", 2);
         }
 
-        return TimeSpan.FromSeconds(value * scale);
+        return value;
     }
 }
