@@ -58,9 +58,11 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
         }
 
         // The usual record carries a strict dotted quad, which is already canonical: no parse into an IPAddress.
+        // Any other IPv4 text is refused: IPAddress.TryParse also accepts "1", "1.2" and "010.1.1.1" (inet_aton
+        // forms), and records must spell addresses out. So what is left must be IPv6, with a colon.
         IPAddress? address = null;
         if (!IpText.TryParseDottedQuad(record.Ip, out _)
-            && (record.Ip.Length > 64 || !IPAddress.TryParse(record.Ip, out address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || !IsPlainAddressText(record.Ip)))
+            && (record.Ip.Length > 64 || !record.Ip.Contains(':', StringComparison.Ordinal) || !IPAddress.TryParse(record.Ip, out address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)))
         {
             return Reject(RejectionCode.InvalidIp, "ip", $"ip '{Printable(record.Ip)}' is not an IPv4 or IPv6 address");
         }
@@ -135,9 +137,6 @@ public sealed class RecordValidator(RecordLimits limits, TimeProvider time)
 
         return null;
     }
-
-    // IPAddress.TryParse accepts "1", "1.2" and "010.1.1.1" (inet_aton forms); records must spell addresses out.
-    private static bool IsPlainAddressText(string text) => text.Contains(':', StringComparison.Ordinal) || IpText.TryParseDottedQuad(text, out _);
 
     private static string Printable(string text)
     {

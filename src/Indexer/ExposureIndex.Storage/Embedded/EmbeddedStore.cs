@@ -394,9 +394,13 @@ public sealed class EmbeddedStore : IExposureStore
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_fault is not null)
         {
-            throw new InvalidOperationException($"the embedded store at {Directory} stopped after a failure ({_fault.GetType().Name}: {_fault.Message}); restart to recover from its log", _fault);
+            throw Stopped(_fault);
         }
     }
+
+    /// <summary>The one answer to anything asked of the store after <paramref name="fault"/> stopped it.</summary>
+    private InvalidOperationException Stopped(Exception fault)
+        => new($"the embedded store at {Directory} stopped after a failure ({fault.GetType().Name}: {fault.Message}); restart to recover from its log", fault);
 
     /// <summary>
     /// Stage 1 of ingest: decide what each record means (dedupe, history, changes), append it to the log and fsync,
@@ -420,7 +424,7 @@ public sealed class EmbeddedStore : IExposureStore
 
                 if (_fault is not null)
                 {
-                    Fail(batch, new InvalidOperationException("the embedded store stopped after a write failure", _fault));
+                    Fail(batch, Stopped(_fault));
                     continue;
                 }
 
@@ -491,7 +495,7 @@ public sealed class EmbeddedStore : IExposureStore
         if (_fault is not null)
         {
             // The index no longer matches the log: answer the groups behind the failure, apply nothing.
-            Fail(group.Batch, new InvalidOperationException("the embedded store stopped after a failure: " + _fault.Message, _fault));
+            Fail(group.Batch, Stopped(_fault));
             return false;
         }
 
@@ -913,7 +917,6 @@ public sealed class EmbeddedStore : IExposureStore
 /// <summary>ip:port/transport as a compact value (no string per service).</summary>
 internal readonly record struct ServiceId(UInt128 Ip, ushort Port, Transport Transport)
 {
-
     public static ServiceId Of(ServiceRecord record)
         => new(IpNumbers.Parse(record.Ip), (ushort)record.Port, record.Transport);
 
