@@ -58,18 +58,6 @@ public sealed class RescanScheduleTests
     public void Cron_ImpossibleDate_HasNoNext()
         => Assert.Null(Parse("0 0 30 2 *").Next(T0, null));
 
-    [Theory]
-    [InlineData("500ms", 500)]
-    [InlineData("1s250ms", 1250)]
-    [InlineData("1m30s", 90_000)]
-    [InlineData("2M", 120_000)]
-    [InlineData("1h", 3_600_000)]
-    public void TryParseDuration_KnowsEveryUnit(string text, long milliseconds)
-    {
-        Assert.True(DurationText.TryParse(text, out var duration, out var error), error);
-        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), duration);
-    }
-
     [Fact]
     public void Interval_InMilliseconds_IsStillShorterThanAMinute()
     {

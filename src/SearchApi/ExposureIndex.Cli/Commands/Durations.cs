@@ -14,14 +14,14 @@ internal static class Durations
     public static TimeSpan Parse(string option, string text)
     {
         var trimmed = text.Trim();
-        var parsed = double.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
-            ? TimeSpan.FromSeconds(Math.Min(seconds, Longest.TotalSeconds + 1))
-            : DurationText.TryParse(trimmed, out var duration, out _) ? duration : (TimeSpan?)null;
-        if (parsed is not { } value || value <= TimeSpan.Zero || value > Longest)
+        var value = double.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
+            ? (seconds > 0 && seconds <= Longest.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero)
+            : DurationText.TryParse(trimmed, out var duration, out _) ? duration : TimeSpan.Zero;
+        if (value > TimeSpan.Zero && value <= Longest)
         {
-            throw new CliException($"{option} '{text}' is not a duration of at most 7 days like 500ms, 3s, 2m or 1h30m", 2);
+            return value;
         }
 
-        return value;
+        throw new CliException($"{option} '{text}' is not a duration of at most 7 days like 500ms, 3s, 2m or 1h30m", 2);
     }
 }
