@@ -108,11 +108,7 @@ internal sealed class ScriptedServer : IAsyncDisposable
             {
                 var client = await _listener.AcceptTcpClientAsync(_stop.Token);
                 Interlocked.Increment(ref _accepted);
-                var open = Interlocked.Increment(ref _open);
-                int seen;
-                while ((seen = Volatile.Read(ref _maxOpen)) < open && Interlocked.CompareExchange(ref _maxOpen, open, seen) != seen)
-                {
-                }
+                Peak.Raise(ref _maxOpen, Interlocked.Increment(ref _open));
 
                 _handlers.Add(Task.Run(async () =>
                 {

@@ -244,11 +244,7 @@ public sealed class ServiceScannerTests
             var socket = new Socket(target.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(target.EndPoint, deadline);
             Interlocked.Increment(ref _connects);
-            var open = Interlocked.Increment(ref _open);
-            for (var max = Volatile.Read(ref _maxOpen); open > max; max = Volatile.Read(ref _maxOpen))
-            {
-                Interlocked.CompareExchange(ref _maxOpen, open, max);
-            }
+            Peak.Raise(ref _maxOpen, Interlocked.Increment(ref _open));
 
             return SocketGrabNetwork.Wrap(new ClosingStream(new NetworkStream(socket, ownsSocket: true), () => Interlocked.Decrement(ref _open)), limits, deadline);
         }

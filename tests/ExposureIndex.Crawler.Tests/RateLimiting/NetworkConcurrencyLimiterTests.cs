@@ -103,7 +103,7 @@ public sealed class NetworkConcurrencyLimiterTests
                 var net = (i + round) % 4;
                 using var lease = await limiter.AcquireAsync(Target($"192.0.{net + 10}.{(i % 250) + 1}"), Ct);
                 var now = Interlocked.Increment(ref inFlight[net]);
-                InterlockedMax(ref peak[net], now);
+                Peak.Raise(ref peak[net], now);
                 await Task.Yield();
                 Interlocked.Decrement(ref inFlight[net]);
             }
@@ -122,13 +122,5 @@ public sealed class NetworkConcurrencyLimiterTests
         lease.Dispose();
         lease.Dispose();
         Assert.Equal(1, limiter.InFlight(AddressFamily.InterNetwork, Target("198.51.100.3").AddressKey));
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int current;
-        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
-        {
-        }
     }
 }
