@@ -286,7 +286,10 @@ for name in projects:
         elif outcome in FAILED:
             failed += 1
             project_failed += 1
-            failures.append(f"{name}: {test}\n      {first_line(message)}")
+            # The first frame with a source line says which assertion failed (a test may have several alike).
+            stack = r.findtext("t:Output/t:ErrorInfo/t:StackTrace", default="", namespaces=ns)
+            where = next((l.strip() for l in stack.splitlines() if ":line " in l), "")
+            failures.append(f"{name}: {test}\n      {first_line(message)}" + (f"\n      {where}" if where else ""))
         else:
             skipped += 1
             reason = first_line(message) or "(no reason in the TRX; xunit reports none for [Fact(Explicit = true)] tests)"
