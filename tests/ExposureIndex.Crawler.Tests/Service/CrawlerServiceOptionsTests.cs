@@ -70,6 +70,37 @@ public sealed class CrawlerServiceOptionsTests
         Assert.Equal(["CheckpointInterval", "IndexerUrl", "Rate", "Seed", "Syn"], errors.Select(e => e.Option).Order());
     }
 
+    [Theory]
+    [InlineData("5", "'5' has no unit: write e.g. 5s, 5ms or 5m")]
+    [InlineData("2.5", "'2.5' has no unit")]
+    [InlineData(" 30 ", "'30' has no unit")]
+    public void Read_DurationWithoutUnit_IsRefusedNotReadAsDays(string text, string expected)
+    {
+        // TimeSpan's own syntax would read a bare "5" as five days.
+        var values = Valid();
+        values["ConnectTimeout"] = text;
+        var errors = new List<OptionError>();
+        var options = CrawlerServiceOptions.Read(Section(values), errors, hostName: "crawler-0");
+        var error = Assert.Single(errors);
+        Assert.Equal("ConnectTimeout", error.Option);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("750ms", 750)]
+    [InlineData("5s", 5_000)]
+    [InlineData("1m30s", 90_000)]
+    [InlineData("00:00:05", 5_000)]
+    public void Read_DurationWithUnitOrClockSyntax_IsBound(string text, int milliseconds)
+    {
+        var values = Valid();
+        values["ConnectTimeout"] = text;
+        var errors = new List<OptionError>();
+        var options = CrawlerServiceOptions.Read(Section(values), errors, hostName: "crawler-0");
+        Assert.Empty(errors);
+        Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), options.ConnectTimeout);
+    }
+
     [Fact]
     public void Validate_ManyProblems_ReportsEveryOneAtOnce()
     {

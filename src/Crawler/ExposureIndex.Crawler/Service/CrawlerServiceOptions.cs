@@ -241,6 +241,13 @@ internal sealed record CrawlerServiceOptions
         }
 
         var trimmed = text.Trim();
+        if (double.TryParse(trimmed, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            // TimeSpan's own syntax reads a bare "5" as five days; nobody writing a timeout means that.
+            errors.Add(new OptionError(key, $"'{trimmed}' has no unit: write e.g. {trimmed}s, {trimmed}ms or {trimmed}m"));
+            return null;
+        }
+
         if (DurationText.TryParse(trimmed, out var duration, out _)
             || TimeSpan.TryParse(trimmed, CultureInfo.InvariantCulture, out duration))
         {
