@@ -59,6 +59,7 @@ internal sealed class SynScanner : IDisposable
     private const int SolSocket = 1;
     private const int SoAttachFilter = 26;
     private const int SoRcvBufForce = 33;
+    private const int MaxDrainedAfterStop = 1 << 20;
 
     private readonly Socket _raw;
     private readonly Socket _portReservation;
@@ -323,9 +324,17 @@ internal sealed class SynScanner : IDisposable
     private void ReceiveLoop(Action<DiscoveryResult> onResult, CancellationToken stop)
     {
         var buffer = new byte[65536];
-        // Bounded: ends when the scan stops; each receive waits at most ReceiveTimeout.
-        while (!stop.IsCancellationRequested)
+        var drained = 0;
+        // Bounded: ends when the scan stops; each receive waits at most ReceiveTimeout. Answers already queued when
+        // the stop comes are still read (a receive thread descheduled on a busy machine must not lose them), up to
+        // a cap so that a peer flooding us cannot hold the scan open.
+        while (true)
         {
+            if (stop.IsCancellationRequested && (drained++ >= MaxDrainedAfterStop || !HasQueuedPacket()))
+            {
+                return;
+            }
+
             int length;
             try
             {
@@ -368,6 +377,18 @@ internal sealed class SynScanner : IDisposable
                 Counters.Count(PortState.Closed);
                 onResult(new DiscoveryResult(NoPosition, target, PortState.Closed));
             }
+        }
+    }
+
+    private bool HasQueuedPacket()
+    {
+        try
+        {
+            return _raw.Available > 0;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return false;
         }
     }
 
