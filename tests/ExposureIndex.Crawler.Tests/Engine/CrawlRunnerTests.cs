@@ -171,7 +171,12 @@ public sealed class CrawlRunnerTests
         await using var ssh = LoopbackServer.TalkFirst("SSH-2.0-Test\r\n");
         await using var ftp = LoopbackServer.TalkFirst("220 test FTP ready\r\n");
         await using var http = LoopbackServer.SilentHttp("HTTP/1.0 200 OK\r\n\r\n");
-        var options = Options([ssh, ftp, http]) with { HttpPorts = http.Port.ToString(CultureInfo.InvariantCulture), Concurrency = 4 };
+        // Each listener is counted once, so a loaded machine's late banner must not start probes on new connections.
+        var options = Options([ssh, ftp, http]) with
+        {
+            HttpPorts = http.Port.ToString(CultureInfo.InvariantCulture), Concurrency = 4,
+            BannerWait = TimeSpan.FromSeconds(2), ReadTimeout = TimeSpan.FromSeconds(2), TargetDeadline = TimeSpan.FromSeconds(10),
+        };
         var progress = new List<CrawlProgress>();
         var summary = await new CrawlRunner().RunAsync(options, new MemorySink(), new SynchronousProgress(progress), Ct).WaitAsync(TestTimeout, Ct);
 

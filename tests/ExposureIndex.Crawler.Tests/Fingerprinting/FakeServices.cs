@@ -157,6 +157,19 @@ internal static class EngineHarness
         Limits = new GrabLimits { ConnectTimeout = TimeSpan.FromSeconds(2), ReadTimeout = TimeSpan.FromSeconds(2), MaxBytesPerConnection = 64 * 1024 },
     };
 
+    /// <summary>
+    /// For tests that count connections or probes sent: a banner (or answer) that a loaded machine delivers late must
+    /// not let the engine open more connections first. The waits end as soon as the data arrives, so this costs time
+    /// only where the peer is silent.
+    /// </summary>
+    public static ScanSettings PatientSettings() => FastSettings() with
+    {
+        BannerWait = TimeSpan.FromSeconds(5),
+        TalkFirstGrace = TimeSpan.FromSeconds(2),
+        ProbeWait = TimeSpan.FromSeconds(5),
+        Limits = FastSettings().Limits with { ReadTimeout = TimeSpan.FromSeconds(10) },
+    };
+
     public static ProbeCatalog Catalog(string text)
     {
         var file = ProbeFileParser.Parse(text.Replace("\r\n", "\n", StringComparison.Ordinal), "test-probes", TimeSpan.FromMilliseconds(100));

@@ -41,7 +41,7 @@ public sealed class ServiceScannerTests
     public async Task IdentifyTcpAsync_TalkFirstBanner_HardMatchOnOneConnection()
     {
         await using var server = ScriptedServer.Respond("SSH-2.0-Test_1.5\r\n", _ => null);
-        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes), PatientSettings()), server);
 
         Assert.Equal("ssh", result.Service);
         Assert.False(result.Fingerprint!.IsSoft);
@@ -59,7 +59,7 @@ public sealed class ServiceScannerTests
     public async Task IdentifyTcpAsync_SilentListedPort_SendsThePortProbeOnTheNullConnection()
     {
         await using var server = ScriptedServer.Respond(null, r => r == "ALPHA\r\n" ? "ALPHA-OK 3.1\r\n" : null, port: 7001);
-        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes), PatientSettings()), server);
 
         Assert.Equal("alpha", result.Service);
         Assert.Equal("3.1", result.Fingerprint!.Version);
@@ -71,7 +71,7 @@ public sealed class ServiceScannerTests
     public async Task IdentifyTcpAsync_SoftMatch_NarrowsToProbesThatCanHardMatchIt()
     {
         await using var server = ScriptedServer.Respond("FOO ready\r\n", r => r == "BETA\r\n" ? "FOO 2.0\r\n" : "ERR\r\n");
-        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes), PatientSettings()), server);
 
         Assert.Equal("foo", result.Service);
         Assert.False(result.Fingerprint!.IsSoft);
@@ -137,7 +137,7 @@ public sealed class ServiceScannerTests
     public async Task IdentifyTcpAsync_PeerClosesAtOnce_IsTcpWrapped()
     {
         await using var server = new ScriptedServer((_, _) => Task.CompletedTask, linger: false);
-        var result = await IdentifyAsync(Scanner(Catalog(Probes)), server);
+        var result = await IdentifyAsync(Scanner(Catalog(Probes), PatientSettings()), server);
 
         Assert.Equal("tcpwrapped", result.Service);
         Assert.Equal(GrabOutcome.Closed, result.Outcome);

@@ -57,6 +57,8 @@ internal static class HostilePeers
     public static Task<GrabResult> SlowDripAsync(IGrabber grabber, string message, TimeSpan interval)
         => DripAsync(grabber, [], Encoding.ASCII.GetBytes(message), interval, afterRequest: false);
 
+    private static readonly GrabLimits DripLimits = GrabContexts.Short with { ReadTimeout = TimeSpan.FromSeconds(10) };
+
     /// <summary>Sends <paramref name="first"/> at once (after the client's first bytes when <paramref name="afterRequest"/>), then <paramref name="drip"/> one byte per interval, repeating, until the client leaves.</summary>
     public static async Task<GrabResult> DripAsync(IGrabber grabber, byte[] first, byte[] drip, TimeSpan interval, bool afterRequest)
     {
@@ -74,7 +76,10 @@ internal static class HostilePeers
                 await Task.Delay(interval, ct);
             }
         });
-        return await grabber.GrabAsync(server.Context(), Ct);
+
+        // Only the total deadline may end a drip: with the short idle timeout, one late byte on a loaded machine
+        // would end it as a read timeout instead.
+        return await grabber.GrabAsync(server.Context(DripLimits), Ct);
     }
 
     /// <summary>

@@ -30,9 +30,9 @@ public sealed partial class IndexerKillTests : IDisposable
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private async Task<(CliProcess Process, Uri Api)> ServeAsync(int grpcPort)
+    private async Task<(CliProcess Process, Uri Api)> ServeAsync(IPEndPoint grpc)
     {
-        var serve = CliProcess.Start(["serve", "--data", Data, "--http", "127.0.0.1:0", "--grpc", $"127.0.0.1:{grpcPort}", "--api-key", ApiKey]);
+        var serve = CliProcess.Start(["serve", "--data", Data, "--http", "127.0.0.1:0", "--grpc", grpc.ToString(), "--api-key", ApiKey]);
         var api = await serve.WaitForOutputAsync(ApiLine(), TimeSpan.FromSeconds(60));
         await serve.WaitForOutputAsync(IngestLine(), TimeSpan.FromSeconds(60));
         var url = new Uri(api.Groups[1].Value);
@@ -62,8 +62,11 @@ public sealed partial class IndexerKillTests : IDisposable
     [Fact]
     public async Task IndexerKilledAndRestartedMidCrawl_LosesNoRecord_AndTheCrawlExitsZero()
     {
-        var grpcPort = Loopback.FreeTcpPort(IPAddress.Loopback);
-        var (serve, api) = await ServeAsync(grpcPort);
+        // The restarted Indexer binds the same port again, so it lives on an address of its own: a port on the shared
+        // 127.0.0.1 could be taken by another test's ephemeral bind while the Indexer is down.
+        var indexerAddress = Loopback.NextAddress();
+        var grpc = new IPEndPoint(indexerAddress, Loopback.FreeTcpPort(indexerAddress));
+        var (serve, api) = await ServeAsync(grpc);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         CliProcess? restarted = null;
         try
@@ -72,7 +75,7 @@ public sealed partial class IndexerKillTests : IDisposable
             using var crawl = CliProcess.Start(
             [
                 "crawl", "--targets", _listeners.TargetList, "--ports", string.Join(',', _listeners.Ports.Concat(Enumerable.Range(42000, 1000).Except(_listeners.Ports).Take(15))),
-                "--allow-loopback", "--seed", "99", "--rate", "100", "--indexer", $"http://127.0.0.1:{grpcPort}", "--spool", Path.Combine(_dir, "spool"),
+                "--allow-loopback", "--seed", "99", "--rate", "100", "--indexer", $"http://{grpc}", "--spool", Path.Combine(_dir, "spool"),
                 "--stats", stats, "--banner-wait", "300ms", "--read-timeout", "300ms", "--no-deep-grab", "--delivery-timeout", "90s", "--quiet",
             ]);
 
@@ -84,7 +87,7 @@ public sealed partial class IndexerKillTests : IDisposable
 
             // The crawler notices (deliveries fail and go to the spool) while it keeps sweeping.
             await crawl.WaitForOutputAsync(DeliveryFailed(), TimeSpan.FromSeconds(60));
-            (restarted, _) = await ServeAsync(grpcPort);
+            (restarted, _) = await ServeAsync(grpc);
 
             var exit = await crawl.WaitAsync(TimeSpan.FromSeconds(180));
             Assert.True(exit == 0, $"crawl exit {exit}:\n{crawl.Stdout}\n{crawl.Stderr}");

@@ -443,7 +443,8 @@ public sealed class ConformanceTests
     [Fact]
     public async Task Transport_ConnectionRefused_Unavailable()
     {
-        var address = IPAddress.Loopback;
+        // A fresh address, where nothing listens or will: a port on the shared 127.0.0.1 could be taken meanwhile.
+        var address = Loopback.NextAddress();
         var port = Loopback.FreeTcpPort(address);
         using var channel = RpcChannel.ForAddress($"http://{address}:{port}");
         using var call = channel.UnaryCall(EchoMethods.Unary, new EchoRequest());
@@ -457,8 +458,9 @@ public sealed class ConformanceTests
     [Fact]
     public async Task Transport_ConnectionRefused_DuplexWriteAndReadFailUnavailable()
     {
-        var port = Loopback.FreeTcpPort(IPAddress.Loopback);
-        using var channel = RpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var address = Loopback.NextAddress();
+        var port = Loopback.FreeTcpPort(address);
+        using var channel = RpcChannel.ForAddress($"http://{address}:{port}");
         using var call = channel.DuplexStreamingCall(EchoMethods.Chat);
 
         var readError = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(Ct).WaitAsync(Bound, Ct));

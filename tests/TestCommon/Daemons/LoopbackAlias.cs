@@ -49,7 +49,10 @@ public sealed class LoopbackAlias : IAsyncDisposable
 
         InstallExitHook();
         Directory.CreateDirectory(RegistryDirectory);
-        await File.WriteAllTextAsync(RegistryFile(address.ToString()), Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        // Written aside and renamed into place: another process's orphan sweep must never read it empty.
+        var pending = Path.Combine(RegistryDirectory, $".pending-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(pending, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        File.Move(pending, RegistryFile(address.ToString()), overwrite: true);
         (await Tool.RunAsync(new DaemonCommand(ip, ["addr", "add", $"{address}/32", "dev", "lo"]), TimeSpan.FromSeconds(20), cancellationToken: cancellationToken).ConfigureAwait(false)).EnsureSuccess();
         Added.TryAdd(address.ToString(), 0);
         return new LoopbackAlias(address, owned: true);

@@ -58,11 +58,11 @@ public sealed class DaemonFrameworkTests
     public async Task LaunchAsync_NeverReady_TimesOutAndKillsTheProcess()
     {
         // Logs a line, then waits without ever listening; the start timeout must end it.
-        var daemon = new ShellDaemon("echo 'still booting'; exec sleep 300", new DaemonOptions { StartTimeout = TimeSpan.FromSeconds(2), StopGrace = TimeSpan.FromSeconds(5) });
+        var daemon = new ShellDaemon("echo 'still booting'; exec sleep 300", new DaemonOptions { StartTimeout = TimeSpan.FromSeconds(5), StopGrace = TimeSpan.FromSeconds(5) });
 
         var error = await Assert.ThrowsAsync<DaemonStartException>(() => daemon.StartAsync(DaemonAssert.Ct));
 
-        Assert.Contains("was not ready within 2 s", error.Message, StringComparison.Ordinal);
+        Assert.Contains("was not ready within 5 s", error.Message, StringComparison.Ordinal);
         Assert.Contains("still booting", error.Message, StringComparison.Ordinal);
         Assert.False(DaemonProcess.IsRunning(daemon.Pid), $"pid {daemon.Pid} survived a failed start.");
         Assert.False(Directory.Exists(daemon.TempDirectory));
