@@ -47,9 +47,11 @@ public sealed class CrawlSweepTests : IAsyncDisposable
         AllowLoopback = true,
         Concurrency = 16,
         ConnectTimeout = TimeSpan.FromSeconds(2),
-        BannerWait = TimeSpan.FromMilliseconds(300),
-        ReadTimeout = TimeSpan.FromMilliseconds(300),
-        TargetDeadline = TimeSpan.FromSeconds(3),
+        // Roomy waits: the banners come at once, and several tests count each listener's connections, so a banner
+        // that a loaded machine delivers late must not start probes on new ones.
+        BannerWait = TimeSpan.FromSeconds(2),
+        ReadTimeout = TimeSpan.FromSeconds(2),
+        TargetDeadline = TimeSpan.FromSeconds(10),
         BatchSize = 4,
         BatchInterval = TimeSpan.FromMilliseconds(50),
         ProgressInterval = TimeSpan.FromMilliseconds(50),
