@@ -74,6 +74,8 @@ public sealed class CrawlerServiceOptionsTests
     [InlineData("5", "'5' has no unit: write e.g. 5s, 5ms or 5m")]
     [InlineData("2.5", "'2.5' has no unit")]
     [InlineData(" 30 ", "'30' has no unit")]
+    [InlineData("Infinity", "is not a duration")]
+    [InlineData("1e3", "is not a duration")]
     public void Read_DurationWithoutUnit_IsRefusedNotReadAsDays(string text, string expected)
     {
         // TimeSpan's own syntax would read a bare "5" as five days.
