@@ -253,6 +253,36 @@ public sealed class LoopbackDiscoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task SynSweep_ReceiverBusyPastTheReplyWait_StillReportsTheQueuedAnswers()
+    {
+        // The first answer holds the receive thread well past the reply wait, as a descheduled thread on a busy
+        // machine would. Every other answer is queued on the raw socket by then and must still be read.
+        RequireRawSockets();
+        var host = Host(open: 4, closed: 30);
+        var plan = Plan([host.Address], host.Open.Concat(host.Closed), seed: 9);
+        var results = new ConcurrentBag<DiscoveryResult>();
+        var first = 0;
+        var sweep = new DiscoverySweep(plan, new DiscoverySweepOptions
+        {
+            Syn = true,
+            SynOptions = new SynScanOptions { ReplyWait = TimeSpan.FromMilliseconds(200) },
+        }, TimeProvider.System);
+        await sweep.RunAsync(
+            r =>
+            {
+                if (r.State is PortState.Open or PortState.Closed && Interlocked.Exchange(ref first, 1) == 0)
+                {
+                    Thread.Sleep(TimeSpan.FromSeconds(1.5));
+                }
+
+                results.Add(r);
+            }, Ct).WaitAsync(TestTimeout, Ct);
+
+        Assert.Equal(host.Open.Select(p => $"{host.Address}:{p}/tcp").ToHashSet(), results.Where(r => r.State == PortState.Open).Select(r => r.Target.ToString()).ToHashSet());
+        Assert.Equal(host.Closed.Count, results.Where(r => r.State == PortState.Closed).Select(r => r.Target.ToString()).Distinct().Count());
+    }
+
+    [Fact]
     public async Task SynSweep_UdpAndIPv6Triples_AreLeftForTheConnectScan()
     {
         RequireRawSockets();
