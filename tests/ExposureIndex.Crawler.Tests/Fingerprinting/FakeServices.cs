@@ -162,13 +162,17 @@ internal static class EngineHarness
     /// not let the engine open more connections first. The waits end as soon as the data arrives, so this costs time
     /// only where the peer is silent.
     /// </summary>
-    public static ScanSettings PatientSettings() => FastSettings() with
+    public static ScanSettings PatientSettings()
     {
-        BannerWait = TimeSpan.FromSeconds(5),
-        TalkFirstGrace = TimeSpan.FromSeconds(2),
-        ProbeWait = TimeSpan.FromSeconds(5),
-        Limits = FastSettings().Limits with { ReadTimeout = TimeSpan.FromSeconds(10) },
-    };
+        var fast = FastSettings();
+        return fast with
+        {
+            BannerWait = TimeSpan.FromSeconds(5),
+            TalkFirstGrace = TimeSpan.FromSeconds(2),
+            ProbeWait = TimeSpan.FromSeconds(5),
+            Limits = fast.Limits with { ReadTimeout = TimeSpan.FromSeconds(10) },
+        };
+    }
 
     public static ProbeCatalog Catalog(string text)
     {

@@ -30,4 +30,17 @@ public sealed class DurationTextTests
         Assert.False(DurationText.TryParse(text, out _, out var error));
         Assert.Contains(reason, error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("5", true)]
+    [InlineData("2.5", true)]
+    [InlineData(".5", true)]
+    [InlineData("5s", false)]
+    [InlineData("-1", false)]
+    [InlineData("1e3", false)]
+    [InlineData("Infinity", false)]
+    [InlineData("NaN", false)]
+    [InlineData("", false)]
+    public void TryParseBareNumber_OnlyPlainDecimals(string text, bool bare)
+        => Assert.Equal(bare, DurationText.TryParseBareNumber(text, out _));
 }

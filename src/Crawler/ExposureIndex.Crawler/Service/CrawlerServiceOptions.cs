@@ -241,9 +241,8 @@ internal sealed record CrawlerServiceOptions
         }
 
         var trimmed = text.Trim();
-        if (trimmed.Any(char.IsAsciiDigit) && trimmed.All(c => char.IsAsciiDigit(c) || c == '.'))
+        if (DurationText.TryParseBareNumber(trimmed, out _))
         {
-            // TimeSpan's own syntax reads a bare "5" as five days; nobody writing a timeout means that.
             errors.Add(new OptionError(key, $"'{trimmed}' has no unit: write e.g. {trimmed}s, {trimmed}ms or {trimmed}m"));
             return null;
         }

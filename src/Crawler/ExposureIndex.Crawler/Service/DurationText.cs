@@ -8,6 +8,13 @@ namespace ExposureIndex.Crawler.Service;
 /// </summary>
 public static class DurationText
 {
+    /// <summary>
+    /// A plain decimal number without a unit (<c>5</c>, <c>2.5</c>). The CLI's duration options read it as seconds, as
+    /// nmap's do; the Crawler's config refuses it, where TimeSpan's own syntax would read <c>5</c> as five days.
+    /// </summary>
+    public static bool TryParseBareNumber(string text, out double value)
+        => double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
+
     /// <summary>Durations like <c>500ms</c>, <c>90s</c>, <c>15m</c>, <c>6h</c>, <c>1d</c> or <c>1h30m</c>.</summary>
     public static bool TryParse(string text, out TimeSpan duration, out string error)
     {

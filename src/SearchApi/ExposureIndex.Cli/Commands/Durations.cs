@@ -1,4 +1,3 @@
-using System.Globalization;
 using ExposureIndex.Crawler.Service;
 
 namespace ExposureIndex.Cli.Commands;
@@ -14,7 +13,7 @@ internal static class Durations
     public static TimeSpan Parse(string option, string text)
     {
         var trimmed = text.Trim();
-        var value = double.TryParse(trimmed, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)
+        var value = DurationText.TryParseBareNumber(trimmed, out var seconds)
             ? (seconds > 0 && seconds <= Longest.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero)
             : DurationText.TryParse(trimmed, out var duration, out _) ? duration : TimeSpan.Zero;
         if (value > TimeSpan.Zero && value <= Longest)
